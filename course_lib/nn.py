@@ -1,0 +1,166 @@
+"""Chapter 1: neural networks from numpy building blocks.
+
+A neuron computes a weighted sum of its inputs, adds a bias and passes the
+result through an activation function. A layer is many neurons at once: a
+matrix product plus a bias. A multi-layer perceptron (MLP) is layers in a row.
+
+The forward passes here are plain numpy. ``fit_classifier`` trains the small
+networks of the chapter's demos with torch; how that training works is the
+subject of Chapter 3.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+Array = np.ndarray
+Activation = Callable[[Array], Array]
+
+
+# --- activations -----------------------------------------------------------
+
+def identity(z: Array) -> Array:
+    """No activation at all: the neuron stays linear."""
+    return np.asarray(z, dtype=float)
+
+
+def relu(z: Array) -> Array:
+    """Rectified linear unit: ``max(0, z)`` element by element."""
+    return np.maximum(0.0, np.asarray(z, dtype=float))
+
+
+def sigmoid(z: Array) -> Array:
+    """Logistic function ``1 / (1 + e^-z)``, squashing any number into (0, 1).
+
+    Written so that large negative inputs do not overflow ``exp``.
+    """
+    z = np.asarray(z, dtype=float)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def tanh(z: Array) -> Array:
+    """Hyperbolic tangent, squashing any number into (-1, 1)."""
+    return np.tanh(np.asarray(z, dtype=float))
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "identity": identity,
+    "relu": relu,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+}
+
+
+# --- neurons, layers, networks ---------------------------------------------
+
+def neuron(x: Array, w: Array, b: float, activation: Activation = identity) -> float:
+    """One neuron: ``activation(w . x + b)`` for a single input vector ``x``."""
+    return float(activation(np.dot(w, x) + b))
+
+
+def dense(X: Array, W: Array, b: Array) -> Array:
+    """A dense layer on a batch: ``X @ W + b``.
+
+    Shapes: ``X`` is (batch, n_in), ``W`` is (n_in, n_out), ``b`` is (n_out,);
+    the result is (batch, n_out).
+    """
+    return X @ W + b
+
+
+Params = list[tuple[Array, Array]]
+
+
+def init_mlp(layer_sizes: Sequence[int], seed: int = 0) -> Params:
+    """Random weights and zero biases for an MLP with the given layer sizes."""
+    if len(layer_sizes) < 2 or min(layer_sizes) < 1:
+        raise ValueError("layer_sizes needs at least an input and an output size, all >= 1")
+    rng = np.random.default_rng(seed)
+    return [
+        (rng.normal(0.0, 1.0 / np.sqrt(n_in), size=(n_in, n_out)), np.zeros(n_out))
+        for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:])
+    ]
+
+
+def mlp(X: Array, params: Params, activation: Activation = relu) -> Array:
+    """Forward pass of an MLP: the activation after every layer but the last."""
+    h = np.asarray(X, dtype=float)
+    for i, (W, b) in enumerate(params):
+        h = dense(h, W, b)
+        if i < len(params) - 1:
+            h = activation(h)
+    return h
+
+
+def count_parameters(layer_sizes: Sequence[int]) -> int:
+    """Weights plus biases of an MLP with these layer sizes (input first)."""
+    return sum(n_in * n_out + n_out for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]))
+
+
+# --- toy data sets that a straight line cannot separate ---------------------
+
+def make_xor(n: int = 200, noise: float = 0.15, seed: int = 0) -> tuple[Array, Array]:
+    """Points around the four corners of a square; the label is x XOR y."""
+    rng = np.random.default_rng(seed)
+    corners = rng.integers(0, 2, size=(n, 2))
+    X = corners * 2.0 - 1.0 + rng.normal(0.0, noise * 2, size=(n, 2))
+    y = (corners[:, 0] ^ corners[:, 1]).astype(float)
+    return X, y
+
+
+def make_circles(n: int = 200, noise: float = 0.1, seed: int = 0) -> tuple[Array, Array]:
+    """An inner disc (label 1) inside an outer ring (label 0)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, size=n).astype(float)
+    radius = np.where(y == 1, 0.5, 1.0) + rng.normal(0.0, noise, size=n)
+    angle = rng.uniform(0.0, 2 * np.pi, size=n)
+    X = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
+    return X, y
+
+
+# --- training the demo classifiers (how it works: Chapter 3) ----------------
+
+def fit_classifier(
+    X: Array,
+    y: Array,
+    hidden_sizes: Sequence[int] = (16,),
+    steps: int = 500,
+    lr: float = 0.05,
+    seed: int = 0,
+) -> torch.nn.Sequential:
+    """Train a binary classifier; ``hidden_sizes=()`` gives logistic regression.
+
+    The network outputs one score (a logit) per row; see :func:`predict_proba`.
+    """
+    torch.manual_seed(seed)
+    sizes = [X.shape[1], *hidden_sizes, 1]
+    layers: list[torch.nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(torch.nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.Tanh())
+    model = torch.nn.Sequential(*layers)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    Xt = torch.tensor(X, dtype=torch.float32)
+    yt = torch.tensor(y, dtype=torch.float32).reshape(-1, 1)
+    for _ in range(steps):
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(Xt), yt)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model
+
+
+def predict_proba(model: torch.nn.Module, X: Array) -> Array:
+    """The classifier's probability of label 1 for each row of ``X``."""
+    with torch.no_grad():
+        logits = model(torch.tensor(X, dtype=torch.float32))
+    return torch.sigmoid(logits).numpy().ravel()
+
+
+def accuracy(model: torch.nn.Module, X: Array, y: Array) -> float:
+    """Share of points whose predicted probability falls on the right side of 0.5."""
+    return float(np.mean((predict_proba(model, X) > 0.5) == (y > 0.5)))

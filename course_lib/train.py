@@ -1,0 +1,255 @@
+"""One training loop for every torch model in the course.
+
+``fit`` repeats the four steps of chapter 3: draw a mini-batch, compute the
+loss, backpropagate, take a small step downhill. Around them it keeps a loss
+history, shows a progress bar, evaluates now and then, and stops early when
+the loss stops improving or a time budget runs out.
+
+Example (a language model on a tensor of token ids)::
+
+    get_batch = batches_from_tokens(train_ids, block_size=32, batch_size=64)
+    loss_fn = lambda model, batch: model.loss(*batch)     # (x, y) -> scalar
+    history = fit(model, loss_fn, get_batch, steps=2000, lr=3e-3)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+
+@dataclass
+class History:
+    """What happened during :func:`fit`.
+
+    ``steps[i]`` is the number of updates made so far and ``train_loss[i]``
+    the loss of the mini-batch used for that update. ``eval_loss[i]`` is
+    ``eval_fn(model)`` after ``eval_steps[i]`` updates (0 = before training).
+    ``stop_reason`` is "steps" (all done), "patience" (early stop),
+    "time" (``max_seconds`` ran out) or "diverged" (the loss became inf/nan).
+    """
+
+    steps: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    eval_steps: list[int] = field(default_factory=list)
+    eval_loss: list[float] = field(default_factory=list)
+    stopped_early: bool = False
+    stop_reason: str = "steps"
+    seconds: float = 0.0
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python's, numpy's and torch's random number generators."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def fit(
+    model: torch.nn.Module,
+    loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor],
+    get_batch: Callable[[torch.Generator], Any],
+    steps: int,
+    lr: float = 1e-3,
+    optimizer: str = "adamw",
+    weight_decay: float = 0.0,
+    eval_fn: Callable[[torch.nn.Module], float] | None = None,
+    eval_every: int = 100,
+    patience: int | None = None,
+    min_delta: float = 1e-4,
+    max_seconds: float | None = None,
+    seed: int = 0,
+    progress: bool | None = None,
+    grad_clip: float | None = 1.0,
+) -> History:
+    """Train ``model`` for up to ``steps`` updates and return its :class:`History`.
+
+    - ``loss_fn(model, batch)`` returns a scalar loss tensor;
+      ``get_batch(generator)`` draws a random mini-batch using the given
+      ``torch.Generator`` (seeded with ``seed``, so runs are reproducible).
+    - ``optimizer`` is "adamw" or "sgd" (plain SGD, no momentum).
+    - Every ``eval_every`` updates (and before the first, and after the
+      last) ``eval_fn(model)`` is recorded, run in eval mode without grads.
+    - Early stopping, when ``patience`` is set: every ``eval_every`` updates
+      the monitored loss (the eval loss if ``eval_fn`` is given, otherwise the
+      mean train loss of those ``eval_every`` updates) is compared with the
+      best so far; after ``patience`` checks in a row without an improvement
+      of more than ``min_delta``, training stops.
+    - ``max_seconds`` stops training once that much time has passed (checked
+      after each update; the final evaluation comes on top).
+    - ``grad_clip`` rescales the gradient when its norm exceeds it (None: off).
+    - ``progress``: True shows a tqdm bar, False shows nothing; None shows it
+      only in a terminal or a Jupyter kernel, unless the environment variable
+      ``COURSE_LIB_PROGRESS`` is "0" or "1".
+
+    ``fit`` also calls ``set_seed(seed)`` so dropout and the like repeat too.
+    """
+    _check_arguments(steps, lr, optimizer, weight_decay, eval_every, patience, max_seconds, grad_clip)
+    set_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if optimizer == "adamw":
+        opt: torch.optim.Optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    else:
+        opt = torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
+
+    history = History()
+    best, checks_without_improvement = math.inf, 0
+    was_training = model.training
+    start = time.perf_counter()
+
+    bar = tqdm(total=steps, disable=not _show_progress(progress), desc="training", unit="step")
+
+    def evaluate(step: int) -> float:
+        loss = _evaluate(model, eval_fn)
+        history.eval_steps.append(step)
+        history.eval_loss.append(loss)
+        bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}" if history.train_loss else "-",
+                        eval=f"{loss:.4f}", refresh=False)
+        return loss
+
+    try:
+        if eval_fn is not None:
+            evaluate(0)
+        model.train()
+        for step in range(1, steps + 1):
+            batch = get_batch(generator)
+            loss = loss_fn(model, batch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(params, grad_clip)
+            opt.step()
+
+            value = loss.item()
+            history.steps.append(step)
+            history.train_loss.append(value)
+            bar.update(1)
+            bar.set_postfix(loss=f"{value:.4f}", refresh=False)
+
+            if not math.isfinite(value):
+                history.stop_reason = "diverged"
+                break
+            if step % eval_every == 0 and step < steps:
+                if eval_fn is not None:
+                    monitored = evaluate(step)
+                    model.train()
+                else:
+                    monitored = float(np.mean(history.train_loss[-eval_every:]))
+                if monitored < best - min_delta:
+                    best, checks_without_improvement = monitored, 0
+                else:
+                    checks_without_improvement += 1
+                if patience is not None and checks_without_improvement >= patience:
+                    history.stopped_early, history.stop_reason = True, "patience"
+                    break
+            if max_seconds is not None and time.perf_counter() - start >= max_seconds:
+                history.stop_reason = "time"
+                break
+
+        if eval_fn is not None and history.steps and history.eval_steps[-1] != history.steps[-1]:
+            evaluate(history.steps[-1])
+    finally:
+        bar.close()
+        model.train(was_training)
+    history.seconds = time.perf_counter() - start
+    return history
+
+
+def evaluate_loss(
+    model: torch.nn.Module,
+    loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor],
+    batches: Iterable[Any],
+) -> float:
+    """The mean of ``loss_fn(model, batch)`` over ``batches`` (each batch counts once).
+
+    Runs in eval mode without gradients and restores the model's mode.
+    For a fixed validation set, draw the batches once, e.g.
+    ``[get_batch(torch.Generator().manual_seed(i)) for i in range(20)]``.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            losses = [loss_fn(model, batch).item() for batch in batches]
+    finally:
+        model.train(was_training)
+    if not losses:
+        raise ValueError("evaluate_loss needs at least one batch")
+    return float(np.mean(losses))
+
+
+def batches_from_tokens(
+    ids: torch.Tensor, block_size: int, batch_size: int
+) -> Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor]]:
+    """A ``get_batch`` for next-token prediction on a 1-D tensor of token ids.
+
+    Each call picks ``batch_size`` random windows and returns ``(x, y)``,
+    both of shape ``(batch_size, block_size)``, where ``y`` is ``x`` shifted
+    by one: ``y[b, t]`` is the token that follows ``x[b, t]``.
+    """
+    if ids.dim() != 1:
+        raise ValueError(f"ids must be a 1-D tensor of token ids, got shape {tuple(ids.shape)}")
+    if block_size < 1 or batch_size < 1:
+        raise ValueError("block_size and batch_size must be at least 1")
+    if len(ids) <= block_size:
+        raise ValueError(f"need more than block_size={block_size} tokens, got {len(ids)}")
+    offsets = torch.arange(block_size)
+
+    def get_batch(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        starts = torch.randint(0, len(ids) - block_size, (batch_size, 1), generator=generator)
+        index = (starts + offsets).to(ids.device)
+        return ids[index], ids[index + 1]
+
+    return get_batch
+
+
+def _evaluate(model: torch.nn.Module, eval_fn: Callable[[torch.nn.Module], float]) -> float:
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            return float(eval_fn(model))
+    finally:
+        model.train(was_training)
+
+
+def _show_progress(progress: bool | None) -> bool:
+    if progress is not None:
+        return progress
+    setting = os.environ.get("COURSE_LIB_PROGRESS")
+    if setting in ("0", "1"):
+        return setting == "1"
+    return "ipykernel" in sys.modules or (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
+
+
+def _check_arguments(steps, lr, optimizer, weight_decay, eval_every, patience, max_seconds,
+                     grad_clip) -> None:
+    if not isinstance(steps, int) or steps <= 0:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr!r}")
+    if optimizer not in ("adamw", "sgd"):
+        raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {optimizer!r}")
+    if weight_decay < 0:
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
+    if not isinstance(eval_every, int) or eval_every <= 0:
+        raise ValueError(f"eval_every must be a positive integer, got {eval_every!r}")
+    if patience is not None and (not isinstance(patience, int) or patience <= 0):
+        raise ValueError(f"patience must be None or a positive integer, got {patience!r}")
+    if max_seconds is not None and not max_seconds > 0:
+        raise ValueError(f"max_seconds must be None or positive, got {max_seconds!r}")
+    if grad_clip is not None and not grad_clip > 0:
+        raise ValueError(f"grad_clip must be None or positive, got {grad_clip!r}")
+
+
+__all__ = ["History", "set_seed", "fit", "evaluate_loss", "batches_from_tokens"]

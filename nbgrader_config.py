@@ -1,0 +1,37 @@
+"""nbgrader configuration for the LLM Intuition course.
+
+Run nbgrader from the repository root: ``solutions/`` is the source of every
+assignment (one per chapter) and ``exercises/`` is what learners receive.
+"""
+
+c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
+
+c.CourseDirectory.course_id = "llm-intuition"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+
+# Learners may delete or retype a graded cell: put it back from the source.
+c.OverwriteCells.add_missing_cells = True
+c.OverwriteCells.missing_cell_notification = (
+    "This notebook was missing a graded cell; it was restored from the source."
+)
+
+# A test cell answers in under two seconds; a cell that hangs stops here.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
+c.ExecutePreprocessor.timeout = 60
+
+# Feedback never shows hidden tests.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "nbgrader.preprocessors.ClearHiddenTests",
+]
+
+# The stub a learner sees in place of a solution.
+c.ClearSolutions.code_stub = {
+    "python": "# YOUR CODE HERE\nraise NotImplementedError()",
+}
