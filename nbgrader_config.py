@@ -24,11 +24,13 @@ c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 c.ExecutePreprocessor.timeout = 60
 
-# Feedback never shows hidden tests.
+# Feedback never shows hidden tests: neither their source nor the lines a
+# traceback quotes. Each error keeps only the message the check wrote.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     "nbgrader.preprocessors.ClearHiddenTests",
+    "course_lib.grading.feedback.ShortTracebacks",
 ]
 
 # The stub a learner sees in place of a solution.

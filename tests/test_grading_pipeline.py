@@ -1,0 +1,108 @@
+"""The real nbgrader round trip, chapter by chapter.
+
+For each chapter: generate the assignment, submit the solutions (full marks),
+the untouched exercises (zero, no crash), the common mistakes (each loses
+points on its answer) and correct alternatives (full marks), autograde them
+all in one nbgrader run, and check the feedback hides the hidden tests.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests import pipeline
+
+CHAPTERS = [pytest.param(ch, marks=pytest.mark.xdist_group(ch)) for ch in pipeline.chapters()]
+
+
+@pytest.fixture(scope="module", params=CHAPTERS)
+def graded(request, tmp_path_factory):
+    """Autograde every kind of submission of one chapter; return what came out."""
+    chapter = request.param
+    course = pipeline.make_course(tmp_path_factory.mktemp(chapter), chapter)
+    sources = {p.name: nbformat.read(p, as_version=4) for p in pipeline.notebooks(chapter)}
+    released = {name: nbformat.read(course / "exercises" / chapter / name, as_version=4) for name in sources}
+    mutants, alternatives = pipeline.variants(chapter)
+
+    pipeline.submit(course, "perfect", chapter, sources)
+    pipeline.submit(course, "blank", chapter, released)
+    for kind, table in (("mutant", mutants), ("alt", alternatives)):
+        for k in range(max(len(v) for v in table.values())):
+            chosen = {answer: versions[k] for answer, versions in table.items() if k < len(versions)}
+            pipeline.submit(course, f"{kind}{k}", chapter,
+                            {name: pipeline.with_answers(nb, chosen) for name, nb in sources.items()})
+    pipeline.nbgrader(course, "autograde", chapter)
+    pipeline.nbgrader(course, "generate_feedback", chapter)
+    return chapter, course, sources, pipeline.scores(course, chapter)
+
+
+def _answers(sources):
+    for name, nb in sources.items():
+        for answer in pipeline.answer_ids(nb):
+            yield answer, pipeline.test_ids(nb, answer)
+
+
+def test_every_answer_has_tests_mutants_and_alternatives(graded):
+    chapter, _, sources, _ = graded
+    mutants, alternatives = pipeline.variants(chapter)
+    for answer, tests in _answers(sources):
+        assert tests, f"{chapter}: answer {answer} has no test cell named test_{answer}_..."
+        assert len(mutants.get(answer, [])) >= 3, f"{chapter}: {answer} needs at least 3 mutants"
+        assert len(alternatives.get(answer, [])) >= 2, f"{chapter}: {answer} needs at least 2 alternatives"
+        points = sum(c.metadata["nbgrader"]["points"] for nb in sources.values() for c in nb.cells
+                     if c.metadata.get("nbgrader", {}).get("grade_id") in tests)
+        assert len(tests) >= 2 or points == 1, f"{chapter}: split {answer}'s points over several test cells"
+
+
+def test_solutions_get_full_marks(graded):
+    chapter, _, _, scores = graded
+    lost = {cell: s for cell, s in scores["perfect"].items() if s[0] < s[1]}
+    assert scores["perfect"] and not lost, f"{chapter}: the solutions lose points in {lost}"
+
+
+def test_untouched_exercises_get_zero(graded):
+    chapter, _, _, scores = graded
+    earned = {cell: s for cell, s in scores["blank"].items() if s[0] > 0}
+    assert scores["blank"] and not earned, f"{chapter}: an unanswered notebook earns points in {earned}"
+
+
+def test_every_mutant_loses_points_on_its_answer(graded):
+    chapter, _, sources, scores = graded
+    mutants, _ = pipeline.variants(chapter)
+    for answer, tests in _answers(sources):
+        for k, source in enumerate(mutants[answer]):
+            got = sum(scores[f"mutant{k}"][t][0] for t in tests)
+            full = sum(scores[f"mutant{k}"][t][1] for t in tests)
+            assert got < full, f"{chapter}: mutant {k} of {answer} keeps full marks:\n{source}"
+
+
+def test_every_alternative_keeps_full_marks(graded):
+    chapter, _, sources, scores = graded
+    _, alternatives = pipeline.variants(chapter)
+    for answer, tests in _answers(sources):
+        for k, source in enumerate(alternatives[answer]):
+            lost = {t: scores[f"alt{k}"][t] for t in tests if scores[f"alt{k}"][t][0] < scores[f"alt{k}"][t][1]}
+            assert not lost, f"{chapter}: alternative {k} of {answer} loses points {lost}:\n{source}"
+
+
+def _text(path: Path) -> str:
+    """The visible text of an HTML file, tags removed and entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
+
+
+def test_feedback_shows_messages_not_hidden_tests(graded):
+    chapter, course, sources, _ = graded
+    hidden = {line for nb in sources.values() for line in pipeline.hidden_lines(nb)}
+    reports = list((course / "feedback").rglob("*.html"))
+    assert len(reports) >= 2, "nbgrader generate_feedback wrote no reports"
+    for report in reports:
+        text = _text(report)
+        leaked = [line for line in hidden if line in text]
+        assert not leaked, f"{report.relative_to(course)} shows hidden test lines: {leaked[:3]}"
+    mutant_report = _text(next((course / "feedback" / "mutant0").rglob("*.html")))
+    assert "expected" in mutant_report, "a mutant's feedback should carry the checks' messages"
