@@ -37,7 +37,7 @@ book: $(STAMP)
 test: $(STAMP)
 	rm -rf book/_build/.jupyter_cache
 	$(MAKE) book
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --ServerApp.default_url=/lab/tree/exercises

@@ -4,9 +4,8 @@ A neuron computes a weighted sum of its inputs, adds a bias and passes the
 result through an activation function. A layer is many neurons at once: a
 matrix product plus a bias. A multi-layer perceptron (MLP) is layers in a row.
 
-The forward passes here are plain numpy. ``fit_classifier`` trains the small
-networks of the chapter's demos with torch; how that training works is the
-subject of Chapter 3.
+Everything here is plain numpy; :mod:`course_lib.classifier` trains the
+chapter's demo networks.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import numpy as np
-import torch
 
 Array = np.ndarray
 Activation = Callable[[Array], Array]
@@ -119,48 +117,3 @@ def make_circles(n: int = 200, noise: float = 0.1, seed: int = 0) -> tuple[Array
     angle = rng.uniform(0.0, 2 * np.pi, size=n)
     X = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
     return X, y
-
-
-# --- training the demo classifiers (how it works: Chapter 3) ----------------
-
-def fit_classifier(
-    X: Array,
-    y: Array,
-    hidden_sizes: Sequence[int] = (16,),
-    steps: int = 500,
-    lr: float = 0.05,
-    seed: int = 0,
-) -> torch.nn.Sequential:
-    """Train a binary classifier; ``hidden_sizes=()`` gives logistic regression.
-
-    The network outputs one score (a logit) per row; see :func:`predict_proba`.
-    """
-    torch.manual_seed(seed)
-    sizes = [X.shape[1], *hidden_sizes, 1]
-    layers: list[torch.nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(torch.nn.Linear(n_in, n_out))
-        if i < len(sizes) - 2:
-            layers.append(torch.nn.Tanh())
-    model = torch.nn.Sequential(*layers)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    Xt = torch.tensor(X, dtype=torch.float32)
-    yt = torch.tensor(y, dtype=torch.float32).reshape(-1, 1)
-    for _ in range(steps):
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(Xt), yt)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return model
-
-
-def predict_proba(model: torch.nn.Module, X: Array) -> Array:
-    """The classifier's probability of label 1 for each row of ``X``."""
-    with torch.no_grad():
-        logits = model(torch.tensor(X, dtype=torch.float32))
-    return torch.sigmoid(logits).numpy().ravel()
-
-
-def accuracy(model: torch.nn.Module, X: Array, y: Array) -> float:
-    """Share of points whose predicted probability falls on the right side of 0.5."""
-    return float(np.mean((predict_proba(model, X) > 0.5) == (y > 0.5)))

@@ -68,13 +68,3 @@ def test_datasets_are_deterministic_and_balanced(make):
     np.testing.assert_array_equal(X1, X2)
     assert X1.shape == (300, 2) and set(np.unique(y1)) == {0.0, 1.0}
     assert 0.35 < y1.mean() < 0.65
-
-
-@pytest.mark.parametrize("make", [nn.make_xor, nn.make_circles])
-def test_mlp_separates_what_a_linear_model_cannot(make):
-    X, y = make(n=200, seed=0)
-    X_test, y_test = make(n=400, seed=1)
-    linear = nn.fit_classifier(X, y, hidden_sizes=(), steps=300)
-    mlp = nn.fit_classifier(X, y, hidden_sizes=(16,), steps=300)
-    assert nn.accuracy(linear, X_test, y_test) < 0.75
-    assert nn.accuracy(mlp, X_test, y_test) > 0.9

@@ -10,7 +10,7 @@ import ipywidgets
 import matplotlib.pyplot as plt
 import numpy as np
 
-from course_lib import nn, plots, widgets
+from course_lib import classifier, nn, plots, widgets
 
 
 def teardown_function():
@@ -41,8 +41,8 @@ def test_neuron_response_matches_the_neuron():
 
 def test_decision_boundary_and_scale_plots():
     X, y = nn.make_xor(n=50)
-    model = nn.fit_classifier(X, y, hidden_sizes=(4,), steps=20)
-    fig = plots.decision_boundary(lambda P: nn.predict_proba(model, P), X, y, title="xor")
+    model = classifier.fit_classifier(X, y, hidden_sizes=(4,), steps=20)
+    fig = plots.decision_boundary(lambda P: classifier.predict_proba(model, P), X, y, title="xor")
     assert fig.axes[0].get_title() == "xor"
     fig = plots.parameter_scale(["a", "b"], [10, 1e9])
     assert fig.axes[0].get_xscale() == "log"
