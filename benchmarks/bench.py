@@ -101,7 +101,7 @@ def main() -> None:
     cells = [t for ch in pipeline.chapters() for p in pipeline.notebooks(ch) for t in test_cell_times(p)]
     report("test_cell_max_s", max(cells))
     for module_path in sorted(Path(__file__).parent.glob("*.py")):
-        if module_path.stem == "bench":
+        if module_path.stem == "bench" or module_path.stem.startswith("_"):
             continue
         module = importlib.import_module(f"benchmarks.{module_path.stem}")
         for name, value in module.measure().items():
