@@ -160,3 +160,281 @@ def parameter_scale(names: Sequence[str], counts: Sequence[float]) -> Figure:
     ax.set_xlim(1, max(counts) * 500)
     fig.tight_layout()
     return fig
+
+
+# --- Chapter 4 -----------------------------------------------------------------
+
+def heatmap(values: np.ndarray, xlabels: Sequence[str] | None = None,
+            ylabels: Sequence[str] | None = None, title: str = "", xlabel: str = "",
+            ylabel: str = "", cmap: str = "viridis", vmin: float | None = None,
+            vmax: float | None = None, ax: plt.Axes | None = None) -> Figure:
+    """A matrix as coloured cells (attention weights, position encodings, masks)."""
+    values = np.asarray(values, dtype=float)
+    if ax is None:
+        width = min(10.0, 2.0 + 0.35 * values.shape[1]) if xlabels is not None else 7.0
+        _, ax = plt.subplots(figsize=(width, width * 0.8 if ylabels is not None else 3.5))
+    fig = ax.figure
+    image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    fig.colorbar(image, ax=ax, shrink=0.85)
+    if xlabels is not None:
+        ax.set_xticks(range(len(xlabels)), list(xlabels), rotation=90, fontsize=8)
+    if ylabels is not None:
+        ax.set_yticks(range(len(ylabels)), list(ylabels), fontsize=8)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return fig
+
+
+def gradient_norms(norms: Sequence[float], title: str = "") -> Figure:
+    """How strongly the loss at the last step reacts to the input at each earlier step."""
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.semilogy(range(len(norms)), list(norms), marker="o", ms=3)
+    ax.set_xlabel("time step of the input (the loss is computed at the last step)")
+    ax.set_ylabel("gradient norm (log scale)")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def timings(lengths: Sequence[int], seconds: dict[str, Sequence[float]]) -> Figure:
+    """Time of one pass against sequence length, one line per method, log-log."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for label, values in seconds.items():
+        ax.loglog(list(lengths), [1000 * s for s in values], marker="o", label=label)
+    ax.set_xlabel("sequence length (tokens)")
+    ax.set_ylabel("milliseconds per pass")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+# --- Chapter 2 -----------------------------------------------------------------
+
+def loss_vs_floor(losses: dict[str, float], floor: float,
+                  xlabel: str = "held-out loss (nats per word)") -> Figure:
+    """One bar per model's loss, with the exact floor (the best any model can do) as a line."""
+    fig, ax = plt.subplots(figsize=(7, 0.9 + 0.55 * len(losses)))
+    names = list(losses)
+    ax.barh(names, [losses[n] for n in names], color="tab:blue")
+    ax.axvline(floor, color="black", ls="--", lw=1.2)
+    ax.text(floor, len(names) - 0.45, f" floor {floor:.2f}", fontsize=9, va="bottom")
+    for i, name in enumerate(names):
+        ax.text(losses[name], i, f" {losses[name]:.2f} ({losses[name] / floor:.2f} x floor)",
+                va="center", fontsize=9)
+    ax.set_xlim(0, max(losses.values()) * 1.45)
+    ax.set_ylim(-0.6, len(names) - 0.1)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    fig.tight_layout()
+    return fig
+
+
+def _project_2d(table: np.ndarray) -> np.ndarray:
+    """The first two principal components of the rows of ``table``."""
+    centred = table - table.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    return centred @ vt[:2].T
+
+
+def embedding_maps(tables: dict[str, np.ndarray], words: Sequence[str],
+                   groups: Sequence[str]) -> Figure:
+    """Each embedding table (rows for ``words``) projected to 2-D, coloured by group."""
+    fig, axes = plt.subplots(1, len(tables), figsize=(6 * len(tables), 5))
+    names = list(dict.fromkeys(groups))
+    colors = dict(zip(names, plt.cm.tab10.colors))
+    for ax, (title, table) in zip(np.atleast_1d(axes), tables.items()):
+        xy = _project_2d(np.asarray(table, dtype=float))
+        for group in names:
+            rows = [i for i, g in enumerate(groups) if g == group]
+            ax.scatter(xy[rows, 0], xy[rows, 1], color=colors[group], label=group, s=25)
+        for (x, y), word in zip(xy, words):
+            ax.annotate(word, (x, y), fontsize=7, xytext=(2, 2), textcoords="offset points")
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    np.atleast_1d(axes)[-1].legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def train_test_curves(runs: dict[str, tuple[Sequence[int], Sequence[float], Sequence[float]]],
+                      floor: float | None = None) -> Figure:
+    """Train and test loss against training steps, one panel per run (title -> (steps, train, test))."""
+    fig, axes = plt.subplots(1, len(runs), figsize=(5.5 * len(runs), 3.6), sharey=True)
+    # the untrained model's loss (the first point) is far above the rest: leave it off the scale
+    top = 1.15 * max(max(list(train[1:]) + list(test[1:])) for _, train, test in runs.values())
+    for ax, (title, (steps, train_loss, test_loss)) in zip(np.atleast_1d(axes), runs.items()):
+        ax.plot(steps, train_loss, "o-", ms=3, color="tab:blue", label="training documents")
+        ax.plot(steps, test_loss, "o-", ms=3, color="tab:orange", label="test documents")
+        if floor is not None:
+            ax.axhline(floor, color="black", ls="--", lw=1, label="floor (test)")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("training step")
+        ax.set_ylim(0, top)
+    np.atleast_1d(axes)[0].set_ylabel("loss (nats per word)")
+    np.atleast_1d(axes)[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def next_word_bars(rows: Sequence[tuple[str, float, float]], prefix: str) -> Figure:
+    """A model's probabilities for the next word beside the true ones ((word, model, true) rows)."""
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    x = np.arange(len(rows))
+    ax.bar(x - 0.2, [r[1] for r in rows], width=0.4, color="tab:blue", label="model")
+    ax.bar(x + 0.2, [r[2] for r in rows], width=0.4, color="0.6", label="true")
+    ax.set_xticks(x, [r[0] for r in rows], rotation=30)
+    ax.set_ylabel("probability")
+    ax.set_title(f'next word after "{prefix}"', fontsize=10)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+# --- Chapter 3 -----------------------------------------------------------------
+
+def scores_to_probabilities(words: Sequence[str], scores: Sequence[float],
+                            probs: Sequence[float], highlight: str | None = None) -> Figure:
+    """Two bar charts: a model's raw scores (logits) and the probabilities softmax makes of them."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2))
+    colors = ["tab:orange" if w == highlight else "tab:blue" for w in words]
+    left.bar(words, scores, color=colors)
+    left.axhline(0, color="0.5", lw=0.8)
+    left.set_title("scores (logits): any real numbers")
+    right.bar(words, probs, color=colors)
+    right.set_ylim(0, 1)
+    right.set_title("probabilities: positive, sum to 1")
+    for i, p in enumerate(probs):
+        right.text(i, p + 0.02, f"{p:.2f}", ha="center", fontsize=9)
+    for ax in (left, right):
+        ax.tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    return fig
+
+
+def loss_of_probability(marked: Sequence[float] = (), word: str = "store") -> Figure:
+    """The loss of one prediction, -log p, as the probability p of the right word rises."""
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    p = np.linspace(0.005, 1.0, 400)
+    ax.plot(p, -np.log(p), lw=2)
+    for q in marked:
+        ax.scatter([q], [-np.log(q)], color="tab:orange", zorder=3)
+        ax.annotate(f"p = {q:.2f}\nloss = {-np.log(q):.2f}", (q, -np.log(q)),
+                    textcoords="offset points", xytext=(8, 6), fontsize=9)
+    ax.set_xlabel(f'probability the model gives to "{word}"')
+    ax.set_ylabel("loss = -log p")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, None)
+    fig.tight_layout()
+    return fig
+
+
+def knob_slices(loss_at: Callable[[dict[str, float]], float], values: dict[str, float],
+                start: dict[str, float] | None = None, span: float = 1.5) -> Figure:
+    """The knobs picture: the loss as each knob alone is turned, the others held fixed.
+
+    ``loss_at(knobs)`` is the loss for a dict of knob values. One panel per
+    knob; the dot is the current setting; the dashed lines mark 3 times and
+    an eighth of the loss at ``start`` (default: ``values``).
+    The static twin of :func:`course_lib.widgets.knobs_widget`.
+    """
+    start = dict(values) if start is None else start
+    base = loss_at(start)
+    current = loss_at(values)
+    fig, axes = plt.subplots(1, len(values), figsize=(3.3 * len(values), 3.0), sharey=True)
+    for ax, name in zip(np.atleast_1d(axes), values):
+        xs = np.linspace(values[name] - span, values[name] + span, 121)
+        ax.plot(xs, [loss_at({**values, name: x}) for x in xs], lw=2)
+        ax.scatter([values[name]], [current], color="tab:orange", zorder=3)
+        for factor, label in ((3.0, "3 x start"), (1 / 8, "start / 8")):
+            ax.axhline(base * factor, color="0.5", ls="--", lw=0.8)
+            ax.text(xs[0], base * factor, label, fontsize=8, va="bottom", color="0.3")
+        ax.set_xlabel(f"knob {name}")
+        ax.set_yscale("log")
+    np.atleast_1d(axes)[0].set_ylabel("loss (log scale)")
+    fig.suptitle(f"loss {current:.3g} ({current / base:.2g} x the start)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def gradient_field(f: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                   grad: Callable[[np.ndarray], np.ndarray],
+                   extent: tuple[float, float, float, float] = (-4, 4, -3, 3)) -> Figure:
+    """A 2-D loss surface as contour lines, with gradient arrows pointing uphill."""
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    _contours(ax, f, extent)
+    gx, gy = np.meshgrid(np.linspace(extent[0], extent[1], 9)[1:-1],
+                         np.linspace(extent[2], extent[3], 7)[1:-1])
+    arrows = np.array([grad(np.array([a, b])) for a, b in zip(gx.ravel(), gy.ravel())])
+    ax.quiver(gx.ravel(), gy.ravel(), arrows[:, 0], arrows[:, 1], color="tab:red",
+              angles="xy", scale_units="xy", scale=12, width=0.004)
+    ax.set_title("gradient arrows point uphill; longer = steeper")
+    fig.tight_layout()
+    return fig
+
+
+def _contours(ax: plt.Axes, f: Callable[[np.ndarray, np.ndarray], np.ndarray],
+              extent: tuple[float, float, float, float]) -> None:
+    xs = np.linspace(extent[0], extent[1], 200)
+    ys = np.linspace(extent[2], extent[3], 200)
+    gx, gy = np.meshgrid(xs, ys)
+    z = f(gx, gy)
+    levels = np.quantile(z, np.linspace(0.0, 1.0, 16) ** 2)
+    ax.contourf(gx, gy, z, levels=np.unique(levels), cmap="viridis_r", alpha=0.8)
+    ax.contour(gx, gy, z, levels=np.unique(levels), colors="white", linewidths=0.5)
+    ax.scatter([xs[np.argmin(z.min(axis=0))]], [ys[np.argmin(z.min(axis=1))]], marker="*",
+               s=150, color="white", edgecolor="black", zorder=3)
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_xlabel("$w_1$")
+    ax.set_ylabel("$w_2$")
+
+
+def descent_panel(f: Callable[[np.ndarray, np.ndarray], np.ndarray], path: np.ndarray,
+                  title: str = "", extent: tuple[float, float, float, float] = (-4, 4, -3, 3),
+                  ax: plt.Axes | None = None) -> Figure:
+    """The points of a gradient descent run (``path``, shape (steps + 1, 2)) on a loss surface."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 3.6))
+    fig = ax.figure
+    _contours(ax, f, extent)
+    path = np.asarray(path, dtype=float)
+    ax.plot(path[:, 0], path[:, 1], "-o", color="tab:red", ms=3, lw=1.2, clip_on=True)
+    ax.scatter(path[:1, 0], path[:1, 1], color="white", edgecolor="black", s=50, zorder=4)
+    ax.set_title(title, fontsize=10)
+    return fig
+
+
+def descent_panels(f: Callable[[np.ndarray, np.ndarray], np.ndarray], paths: dict[str, np.ndarray],
+                   extent: tuple[float, float, float, float] = (-4, 4, -3, 3)) -> Figure:
+    """Several descent runs side by side (one per title): the static twin of the learning-rate widget."""
+    fig, axes = plt.subplots(1, len(paths), figsize=(4.4 * len(paths), 3.6))
+    for ax, (title, path) in zip(np.atleast_1d(axes), paths.items()):
+        descent_panel(f, path, title, extent, ax=ax)
+    fig.tight_layout()
+    return fig
+
+
+def training_curve(steps: Sequence[int], train_loss: Sequence[float],
+                   eval_steps: Sequence[int] = (), eval_loss: Sequence[float] = (),
+                   floor: float | None = None, ax: plt.Axes | None = None) -> Figure:
+    """Loss against training steps: each mini-batch's loss, its running mean, the
+    held-out loss and, if given, the best loss any model can reach (``floor``)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    fig = ax.figure
+    ax.plot(steps, train_loss, color="tab:blue", alpha=0.3, lw=0.8, label="mini-batch loss")
+    window = max(1, len(train_loss) // 20)
+    smooth = np.convolve(train_loss, np.ones(window) / window, mode="valid")
+    ax.plot(list(steps)[window - 1:], smooth, color="tab:blue", lw=2, label="running mean")
+    if len(eval_steps):
+        ax.plot(eval_steps, eval_loss, "o-", color="tab:orange", label="held-out loss")
+    if floor is not None:
+        ax.axhline(floor, color="black", ls="--", lw=1, label="best possible (exact)")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("loss (nats per word)")
+    ax.set_ylim(0, None)
+    ax.legend()
+    fig.tight_layout()
+    return fig

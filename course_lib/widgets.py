@@ -6,11 +6,31 @@ book shows: a saved widget cannot run Python, so the website shows figures.
 
 from __future__ import annotations
 
+from typing import Callable, Sequence
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from IPython.display import display
+from matplotlib.figure import Figure
 
 from course_lib import nn, plots
+
+
+def live_figure(controls: Sequence[widgets.ValueWidget], draw: Callable[[], Figure]) -> widgets.Output:
+    """An output area showing ``draw()``, drawn again whenever one of ``controls`` changes."""
+    output = widgets.Output()
+
+    def redraw(_change: object = None) -> None:
+        with output:
+            output.clear_output(wait=True)
+            fig = draw()
+            display(fig)
+            plt.close(fig)
+
+    for control in controls:
+        control.observe(redraw, names="value")
+    redraw()
+    return output
 
 
 def neuron_widget(w1: float = 1.0, w2: float = -1.0, b: float = 0.0,
@@ -30,16 +50,41 @@ def neuron_widget(w1: float = 1.0, w2: float = -1.0, b: float = 0.0,
         "activation": widgets.Dropdown(options=list(nn.ACTIVATIONS), value=activation,
                                        description="activation"),
     }
-    output = widgets.Output()
-
-    def redraw(_change: object = None) -> None:
-        with output:
-            output.clear_output(wait=True)
-            fig = plots.neuron_response(**{name: c.value for name, c in controls.items()})
-            display(fig)
-            plt.close(fig)
-
-    for control in controls.values():
-        control.observe(redraw, names="value")
-    redraw()
+    output = live_figure(list(controls.values()),
+                         lambda: plots.neuron_response(**{name: c.value for name, c in controls.items()}))
     return widgets.HBox([widgets.VBox(list(controls.values())), output])
+
+
+def knobs_widget(loss_at, values: dict[str, float], span: float = 1.5) -> widgets.Widget:
+    """One slider per knob (parameter); the loss and its slices follow them.
+
+    ``loss_at(knobs)`` is the loss for a dict of knob values; ``values`` is
+    the starting setting. The static twin is :func:`course_lib.plots.knob_slices`.
+    """
+    start = dict(values)
+    sliders = {name: widgets.FloatSlider(value=v, min=v - span, max=v + span, step=span / 50,
+                                         description=f"knob {name}", continuous_update=False)
+               for name, v in start.items()}
+    output = live_figure(list(sliders.values()),
+                         lambda: plots.knob_slices(loss_at, {n: s.value for n, s in sliders.items()},
+                                                   start=start, span=span))
+    return widgets.VBox([widgets.HBox(list(sliders.values())), output])
+
+
+def learning_rate_widget(f, descend, lr: float = 0.1, extent=(-4, 4, -3, 3)) -> widgets.Widget:
+    """A learning-rate slider (log scale) over a gradient descent run on a 2-D loss surface.
+
+    ``f(w1, w2)`` is the loss surface (on numpy grids); ``descend(lr)`` returns
+    the run's points, shape (steps + 1, 2). The static twin is
+    :func:`course_lib.plots.descent_panels`.
+    """
+    slider = widgets.FloatLogSlider(value=lr, base=10, min=-3, max=0, step=0.05,
+                                    description="learning rate", continuous_update=False)
+
+    def draw() -> Figure:
+        path = descend(slider.value)
+        title = f"learning rate {slider.value:.3g}: final loss {f(*path[-1]):.3g}"
+        return plots.descent_panel(f, path, title, extent)
+
+    output = live_figure([slider], draw)
+    return widgets.VBox([slider, output])

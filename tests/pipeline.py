@@ -66,32 +66,28 @@ def test_ids(nb: nbformat.NotebookNode, answer: str) -> list[str]:
             and c.metadata["nbgrader"]["grade_id"].startswith(f"test_{answer}_")]
 
 
-def hidden_lines(nb: nbformat.NotebookNode) -> list[str]:
-    """Every non-blank line between the hidden-test markers."""
+def _lines_between(nb: nbformat.NotebookNode, begin: str, end: str) -> list[str]:
+    """Every non-blank line between a ``begin`` marker and its ``end`` marker."""
     lines, inside = [], False
     for cell in nb.cells:
         for line in cell.source.splitlines():
-            if "BEGIN HIDDEN TESTS" in line:
+            if begin in line:
                 inside = True
-            elif "END HIDDEN TESTS" in line:
+            elif end in line:
                 inside = False
             elif inside and line.strip():
                 lines.append(line.strip())
     return lines
+
+
+def hidden_lines(nb: nbformat.NotebookNode) -> list[str]:
+    """Every non-blank line between the hidden-test markers."""
+    return _lines_between(nb, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
 
 def solution_lines(nb: nbformat.NotebookNode) -> list[str]:
     """Every non-blank line between the solution markers."""
-    lines, inside = [], False
-    for cell in nb.cells:
-        for line in cell.source.splitlines():
-            if "BEGIN SOLUTION" in line:
-                inside = True
-            elif "END SOLUTION" in line:
-                inside = False
-            elif inside and line.strip():
-                lines.append(line.strip())
-    return lines
+    return _lines_between(nb, "BEGIN SOLUTION", "END SOLUTION")
 
 
 def with_answers(nb: nbformat.NotebookNode, replacements: dict[str, str]) -> nbformat.NotebookNode:

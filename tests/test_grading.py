@@ -30,6 +30,14 @@ def test_assert_close_explains_shape_none_and_nan():
     grading.assert_close(np.float32(0.1), 0.1, "f", atol=1e-6)
 
 
+def test_assert_equal_reads_an_array_as_its_list_and_says_what_differs():
+    grading.assert_equal(np.array([4, 5, 1]), [4, 5, 1], "ids")
+    with pytest.raises(AssertionError, match=r"ids: expected \[4, 5, 1\], got \[4, 5, 2\]\. Look again"):
+        grading.assert_equal(np.array([4, 5, 2]), [4, 5, 1], "ids", "Look again.")
+    with pytest.raises(AssertionError, match="got None"):
+        grading.assert_equal(None, [4], "ids")
+
+
 def test_answer_turns_not_implemented_into_advice():
     def stub():
         raise NotImplementedError()

@@ -224,7 +224,9 @@ def assert_close(
 
 
 def assert_equal(got: Any, expected: Any, what: str, hint: str = "") -> None:
-    """Fail unless ``got == expected`` (for integers, strings, lists)."""
+    """Fail unless ``got == expected`` (for integers, strings, lists; a numpy array counts as its list)."""
+    if isinstance(got, np.ndarray):
+        got = got.tolist()
     if got != expected:
         raise AssertionError(f"{what}: expected {expected!r}, got {got!r}. {hint}".rstrip())
 
