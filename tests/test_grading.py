@@ -134,3 +134,24 @@ def test_chapter1_hidden_checks_accept_correct_answers():
 def test_chapter1_hidden_checks_name_the_mistake(check, wrong, mistake):
     with pytest.raises(AssertionError, match=mistake):
         check(wrong)
+
+
+def test_learners_see_their_cell_not_the_grading_machinery():
+    class Shell:
+        def showtraceback(self, exc_tuple, tb_offset=None):
+            self.frames = []
+            tb = exc_tuple[2]
+            while tb is not None:
+                self.frames.append(tb.tb_frame.f_code.co_filename)
+                tb = tb.tb_next
+
+    def neuron(x, w, b):
+        raise NotImplementedError()
+
+    try:
+        with grading.answer("neuron"):
+            neuron(1, 2, 3)
+    except AssertionError as error:
+        shell = Shell()
+        grading._show_without_grading_frames(shell, type(error), error, error.__traceback__)
+    assert shell.frames == [__file__]

@@ -17,6 +17,7 @@ import importlib
 import os
 import signal
 import sys
+import types
 from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
@@ -273,3 +274,44 @@ def check_call(
         raise ForbiddenCallError(f"{name}: your answer is {fn.__module__}.{fn.__name__}, which is not allowed here.")
     assert_close(got, expected, what, hint=hint, mistakes=mistakes, atol=atol)
     return got
+
+
+# --- short tracebacks in JupyterLab -------------------------------------------
+
+def _is_grading_frame(frame: types.FrameType) -> bool:
+    """A frame of this package or of contextlib (which runs :func:`answer`)."""
+    filename = frame.f_code.co_filename
+    return filename.startswith(_PACKAGE_DIR) or filename == contextlib.__file__
+
+
+def _show_without_grading_frames(shell: Any, etype: type, value: BaseException, tb: Any,
+                                 tb_offset: int | None = None) -> None:
+    """IPython exception handler: the traceback of a failed check, minus this package's frames.
+
+    A learner then sees their own cell and the check's message, not the
+    machinery of :func:`answer` and :func:`assert_close`.
+    """
+    kept = []
+    while tb is not None:
+        if not _is_grading_frame(tb.tb_frame):
+            kept.append(tb)
+        tb = tb.tb_next
+    trimmed = None
+    for entry in reversed(kept):
+        trimmed = types.TracebackType(trimmed, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    shell.showtraceback((etype, value, trimmed), tb_offset=tb_offset)
+
+
+def _install_short_tracebacks() -> None:
+    """In an IPython kernel, show failed checks (AssertionError) with short tracebacks."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((AssertionError,), _show_without_grading_frames)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_install_short_tracebacks()
