@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.pipeline import ROOT
 
-BOOK = ROOT / "book"
-SITE = BOOK / "_build" / "html"
+# The built site under test; COURSE_SITE_DIR points at another build (e.g. of a
+# copy of book/), whose table of contents is then the one in its book folder.
+SITE = Path(os.environ.get("COURSE_SITE_DIR") or ROOT / "book" / "_build" / "html")
+BOOK = SITE.parent.parent
 
 
 def _toc_files() -> list[str]:
+    """Every page of the table of contents, in order (sections included)."""
+    def pages(entries: list[dict]) -> list[str]:
+        return [name for entry in entries
+                for name in ([entry["file"]] if "file" in entry else []) + pages(entry.get("sections", []))]
+
     toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        files += [chapter["file"] for chapter in part["chapters"]]
-    return files
+    return [toc["root"]] + pages([chapter for part in toc.get("parts", []) for chapter in part["chapters"]])
 
 
 @pytest.fixture(scope="module")
