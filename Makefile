@@ -37,7 +37,7 @@ $(STAMP): pyproject.toml
 # MathJax, the widget manager and RequireJS at the versions pinned in
 # book/vendor/package-lock.json; only the files the pages load are copied.
 $(VENDOR)/.installed: book/vendor/package.json book/vendor/package-lock.json book/vendor/require-config.js
-	command -v npm >/dev/null || $(APT_INSTALL) npm
+	command -v npm >/dev/null || { $(APT_INSTALL) npm; }
 	cd book/vendor && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/mathjax/input/tex $(VENDOR)/mathjax/output/chtml $(VENDOR)/html-manager
 	cd book/vendor/node_modules/mathjax/es5 && cp -r tex-mml-chtml.js a11y ui $(CURDIR)/$(VENDOR)/mathjax/ \

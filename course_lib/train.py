@@ -70,6 +70,7 @@ def fit(
     seed: int = 0,
     progress: bool | None = None,
     grad_clip: float | None = 1.0,
+    lr_schedule: Callable[[int], float] | None = None,
 ) -> History:
     """Train ``model`` for up to ``steps`` updates and return its :class:`History`.
 
@@ -87,6 +88,8 @@ def fit(
     - ``max_seconds`` stops training once that much time has passed (checked
       after each update; the final evaluation comes on top).
     - ``grad_clip`` rescales the gradient when its norm exceeds it (None: off).
+    - ``lr_schedule(step)`` multiplies ``lr`` for update ``step`` (1, 2, ...),
+      e.g. :func:`warmup_cosine`; None keeps ``lr`` constant.
     - ``progress``: True shows a tqdm bar, False shows nothing; None shows it
       only in a terminal or a Jupyter kernel, unless the environment variable
       ``COURSE_LIB_PROGRESS`` is "0" or "1".
@@ -128,6 +131,9 @@ def fit(
             loss.backward()
             if grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(params, grad_clip)
+            if lr_schedule is not None:
+                for group in opt.param_groups:
+                    group["lr"] = lr * lr_schedule(step)
             opt.step()
 
             value = loss.item()
@@ -163,6 +169,24 @@ def fit(
         model.train(was_training)
     history.seconds = time.perf_counter() - start
     return history
+
+
+def warmup_cosine(steps: int, warmup: int = 0, final: float = 0.1) -> Callable[[int], float]:
+    """An ``lr_schedule`` for :func:`fit`: a linear warm-up, then a cosine decay.
+
+    The multiplier climbs from ``1 / warmup`` to 1 over the first ``warmup``
+    updates, then falls along half a cosine to ``final`` at update ``steps``.
+    """
+    if steps <= 0 or warmup < 0 or not 0.0 <= final <= 1.0:
+        raise ValueError("need steps > 0, warmup >= 0 and 0 <= final <= 1")
+
+    def schedule(step: int) -> float:
+        if step <= warmup:
+            return step / warmup
+        progress = min(1.0, (step - warmup) / max(1, steps - warmup))
+        return final + (1.0 - final) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return schedule
 
 
 def evaluate_loss(
@@ -252,4 +276,4 @@ def _check_arguments(steps, lr, optimizer, weight_decay, eval_every, patience, m
         raise ValueError(f"grad_clip must be None or positive, got {grad_clip!r}")
 
 
-__all__ = ["History", "set_seed", "fit", "evaluate_loss", "batches_from_tokens"]
+__all__ = ["History", "set_seed", "fit", "warmup_cosine", "evaluate_loss", "batches_from_tokens"]
