@@ -1,0 +1,87 @@
+"""Instructor figures: how many learners per minute autograding gets through.
+
+The same 30 synthetic learners (solutions, blank notebooks, mutants and
+alternatives of ``tests/answers/<chapter>.py``) submit every chapter in
+``solutions/``; they are graded twice, each time in a fresh copy of the course:
+
+- ``autograde_learners_per_min_serial``: plain ``nbgrader autograde``, one
+  process, chapter after chapter;
+- ``autograde_learners_per_min_jobs2``: ``course autograde --jobs 2``
+  (sandboxed kernels, private gradebooks merged);
+- ``autograde_speedup``: their ratio.
+
+Run on its own with ``python benchmarks/instructor.py [CHAPTER ...]``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # so that `tests.pipeline` can be imported
+
+from tests import pipeline  # noqa: E402
+
+COURSE = str(Path(sys.executable).parent / "course")
+
+
+def _learner_notebooks(chapter: str, count: int) -> list[dict[str, nbformat.NotebookNode]]:
+    """``count`` learners' notebooks of a chapter: cycling through perfect, blank, mutants, alternatives."""
+    sources = {p.name: nbformat.read(p, as_version=4) for p in pipeline.notebooks(chapter)}
+    blank = {name: nbformat.read(pipeline.EXERCISES / chapter / name, as_version=4) for name in sources}
+    try:
+        mutants, alternatives = pipeline.variants(chapter)
+    except ModuleNotFoundError:
+        mutants, alternatives = {}, {}
+    kinds = [sources, blank]
+    for table in (mutants, alternatives):
+        for k in range(max((len(v) for v in table.values()), default=0)):
+            chosen = {answer: versions[k] for answer, versions in table.items() if k < len(versions)}
+            kinds.append({name: pipeline.with_answers(nb, chosen) for name, nb in sources.items()})
+    return [kinds[i % len(kinds)] for i in range(count)]
+
+
+def make_course(folder: Path, chapters: list[str], learners: int) -> Path:
+    """A course folder with the chapters' sources, released, and every learner's submissions."""
+    shutil.copy(ROOT / "nbgrader_config.py", folder)
+    for chapter in chapters:
+        shutil.copytree(pipeline.SOLUTIONS / chapter, folder / "solutions" / chapter)
+        for i, nbs in enumerate(_learner_notebooks(chapter, learners)):
+            pipeline.submit(folder, f"learner{i:02d}", chapter, nbs)
+    return folder
+
+
+def _timed(command: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env=pipeline.ENV, check=True, capture_output=True, timeout=3600)
+    return time.perf_counter() - start
+
+
+def measure(chapters: list[str] | None = None, learners: int = 30) -> dict[str, float]:
+    chapters = chapters or pipeline.chapters()
+    with tempfile.TemporaryDirectory() as tmp:
+        serial_course = Path(tmp) / "serial"
+        serial_course.mkdir()
+        make_course(serial_course, chapters, learners)
+        parallel_course = Path(tmp) / "parallel"
+        shutil.copytree(serial_course, parallel_course)
+        for chapter in chapters:
+            pipeline.nbgrader(serial_course, "generate_assignment", chapter, "--force")
+        subprocess.run([COURSE, "release"], cwd=parallel_course, env=pipeline.ENV, check=True, capture_output=True)
+        serial = sum(_timed(pipeline.NBGRADER + ["autograde", chapter], serial_course) for chapter in chapters)
+        parallel = _timed([COURSE, "autograde", "--jobs", "2"], parallel_course)
+    return {"autograde_learners_per_min_serial": learners / (serial / 60),
+            "autograde_learners_per_min_jobs2": learners / (parallel / 60),
+            "autograde_speedup": serial / parallel}
+
+
+if __name__ == "__main__":
+    for name, value in measure(sys.argv[1:] or None).items():
+        print(f"{name}: {value:.4g}")

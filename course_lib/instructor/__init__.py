@@ -1,0 +1,10 @@
+"""The instructor's side of the course: what the ``course`` command (``course_lib.cli``) runs.
+
+* ``course`` — the course folder: paths, chapters, learners, state files;
+* ``collect`` — submissions from a folder or a zip into ``submitted/``;
+* ``submissions`` — what a submitted notebook looks like next to its source;
+* ``sandbox`` — the kernel that runs learners' code, confined;
+* ``execute`` — nbgrader's Execute with an output cap and a graceful dead kernel;
+* ``autograde`` — nbgrader autograde across learners in parallel;
+* ``report`` — feedback HTML, grades CSV, summary and histograms.
+"""
