@@ -1,0 +1,321 @@
+"""Trained models, made once and kept on disk.
+
+Training Chapter 4's GPT takes about a minute; Chapter 5 starts from that same
+model. ``load`` trains a named model the first time it is asked for and saves
+it; every later call, in any notebook, reads it back in a second::
+
+    from course_lib import zoo
+
+    base = zoo.load("base-gpt")     # Chapter 4's GPT, pretrained on the course language
+    base.model                      # a course_lib.gpt.GPT, in eval mode
+    base.vocab                      # the course_lib.tokenize.Vocab it reads
+    base.report                     # held-out loss, exact floor, seconds, steps, ...
+    base.history                    # fit's History as a dict (loss curves)
+
+    zoo.RECIPES                     # every name load() knows, with its recipe
+    zoo.cache_dir()                 # where the files live
+    zoo.document_batch(vocab, docs) # (x, y) for whole documents, padding ignored
+    zoo.document_loss(model, vocab, docs)  # nats per prediction, like the floor
+
+The cache folder is ``$COURSE_LIB_CACHE`` if set, else ``<repo>/.cache/zoo``
+(``make clean`` removes it). A file's name carries a hash of its *key*: the
+recipe (model shape, data, training settings), the seed, and the source code
+of the modules that make the model (corpus, tokenize, gpt, train, zoo). Any
+change to one of them gives another key, so the model is trained again. A
+file that cannot be read, holds another key, or whose weights no longer match
+their checksum is never used: ``load`` warns and trains again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import inspect
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from course_lib import corpus, gpt, tokenize, train
+from course_lib.gpt import GPT, GPTConfig
+from course_lib.tokenize import Vocab
+
+FORMAT = 1
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides what a trained model will be.
+
+    ``config`` holds the GPTConfig fields except ``vocab_size`` (which comes
+    from the training documents). The model trains on ``n_train`` documents
+    of the train split and is measured on ``n_test`` documents of the test
+    split (held-out combinations), both drawn with ``data_seed``.
+    """
+
+    config: dict[str, Any]
+    n_train: int = 20_000
+    n_test: int = 2_000
+    data_seed: int = 0
+    steps: int = 3_000
+    batch_size: int = 64
+    lr: float = 3e-3
+    warmup: int = 100
+    final_lr: float = 0.1
+    weight_decay: float = 0.0
+    max_seconds: float = 60.0
+    eval_every: int = 100
+    seed: int = 0
+
+
+EVAL_DOCS = 500
+RECIPES: dict[str, Recipe] = {
+    # Chapter 4's tiny GPT, the base model that Chapter 5 fine-tunes.
+    # 800 updates take about 45 s on one core; dropout 0.2 and a learning rate
+    # that decays to its end keep the most probability for held-out combinations.
+    "base-gpt": Recipe(config=dict(block_size=48, n_layer=2, n_head=4, n_embd=64, dropout=0.2),
+                       steps=800, lr=5e-3, weight_decay=0.1, max_seconds=55.0),
+}
+
+
+@dataclass
+class Trained:
+    """A model from the zoo and what is known about it."""
+
+    name: str
+    model: GPT
+    vocab: Vocab
+    recipe: Recipe
+    report: dict[str, float] = field(default_factory=dict)
+    history: dict[str, Any] = field(default_factory=dict)
+
+
+# --- data: whole documents, padded -----------------------------------------
+
+def document_batch(vocab: Vocab, docs: Sequence[Sequence[str]],
+                   length: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs and targets for whole documents, one document per row.
+
+    Row r reads ``<bos>`` and the words of ``docs[r]`` and must predict each
+    next word and finally ``<eos>``: exactly the predictions that
+    ``corpus.floor_nats_per_token`` averages over. Inputs are padded with
+    ``<pad>``, targets with -100 (ignored by the loss). ``length`` (default:
+    the longest document plus one) is the number of columns.
+    """
+    rows = [vocab.encode_document(doc) for doc in docs]
+    longest = max(len(r) - 1 for r in rows)
+    length = longest if length is None else length
+    if longest > length:
+        raise ValueError(f"a document needs {longest} positions, more than length={length}")
+    x = torch.full((len(rows), length), vocab.pad_id, dtype=torch.long)
+    y = torch.full((len(rows), length), -100, dtype=torch.long)
+    for r, ids in enumerate(rows):
+        ids = torch.tensor(ids)
+        x[r, : len(ids) - 1] = ids[:-1]
+        y[r, : len(ids) - 1] = ids[1:]
+    return x, y
+
+
+def document_loss(model: GPT, vocab: Vocab, docs: Sequence[Sequence[str]],
+                  batch_size: int = 500) -> float:
+    """Mean negative log-likelihood (nats) per prediction over whole documents.
+
+    The same predictions as ``corpus.floor_nats_per_token(docs)``, so the two
+    numbers can be compared directly.
+    """
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    try:
+        with torch.no_grad():
+            for start in range(0, len(docs), batch_size):
+                x, y = document_batch(vocab, docs[start:start + batch_size])
+                logits, _ = model(x)
+                total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1),
+                                         ignore_index=-100, reduction="sum").item()
+                count += int((y != -100).sum())
+    finally:
+        model.train(was_training)
+    return total / count
+
+
+def batches_from_documents(x: torch.Tensor, y: torch.Tensor, batch_size: int):
+    """A ``get_batch`` for ``train.fit``: random rows of ``document_batch``,
+    trimmed to the longest document in the batch (less padding, same loss)."""
+    lengths = (y != -100).sum(dim=1)
+
+    def get_batch(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        rows = torch.randint(0, len(x), (batch_size,), generator=generator)
+        width = int(lengths[rows].max())
+        return x[rows, :width], y[rows, :width]
+
+    return get_batch
+
+
+# --- training a recipe -----------------------------------------------------
+
+def datasets(recipe: Recipe) -> tuple[list[list[str]], list[list[str]]]:
+    """The (train, test) documents of a recipe."""
+    return (corpus.sample_documents(recipe.n_train, "train", recipe.data_seed),
+            corpus.sample_documents(recipe.n_test, "test", recipe.data_seed))
+
+
+def fit_recipe(recipe: Recipe, vocab: Vocab, train_docs: Sequence[Sequence[str]],
+               eval_fn: Callable[[GPT], float] | None = None,
+               progress: bool | None = None) -> tuple[GPT, train.History]:
+    """Make the recipe's GPT and train it on ``train_docs`` with the recipe's settings.
+
+    ``eval_fn(model)`` is called before training and every ``eval_every`` updates.
+    """
+    config = GPTConfig(vocab_size=len(vocab), **recipe.config)
+    torch.manual_seed(recipe.seed)
+    model = GPT(config)
+    x, y = document_batch(vocab, train_docs, length=config.block_size)
+    history = train.fit(
+        model,
+        lambda m, batch: m(*batch)[1],
+        batches_from_documents(x, y, recipe.batch_size),
+        steps=recipe.steps,
+        lr=recipe.lr,
+        weight_decay=recipe.weight_decay,
+        lr_schedule=train.warmup_cosine(recipe.steps, recipe.warmup, recipe.final_lr),
+        eval_fn=eval_fn,
+        eval_every=recipe.eval_every,
+        max_seconds=recipe.max_seconds,
+        seed=recipe.seed,
+        progress=progress,
+    )
+    model.eval()
+    return model, history
+
+
+def predictions_per_document(docs: Sequence[Sequence[str]]) -> float:
+    """Mean number of next-token predictions in a document (its words and ``<eos>``)."""
+    return sum(len(d) + 1 for d in docs) / len(docs)
+
+
+def build(name: str, recipe: Recipe, progress: bool | None = None) -> Trained:
+    """Train ``recipe`` from scratch (no cache) and measure it."""
+    train_docs, test_docs = datasets(recipe)
+    vocab = Vocab.build(train_docs)
+    watched = test_docs[:EVAL_DOCS]   # a quick look at held-out loss while training
+    model, history = fit_recipe(recipe, vocab, train_docs,
+                                lambda m: document_loss(m, vocab, watched), progress)
+    floor = corpus.floor_nats_per_token(test_docs)
+    test_loss = document_loss(model, vocab, test_docs)
+    tokens = predictions_per_document(train_docs) * recipe.batch_size * len(history.steps)
+    report = {
+        "test_loss": test_loss,
+        "floor": floor,
+        "ratio": test_loss / floor,
+        "seconds": history.seconds,
+        "steps": float(len(history.steps)),
+        "tokens_per_second": tokens / history.seconds if history.seconds else 0.0,
+        "params": float(model.num_params()),
+    }
+    return Trained(name, model, vocab, recipe, report, dataclasses.asdict(history))
+
+
+# --- the cache -------------------------------------------------------------
+
+def cache_dir() -> Path:
+    """``$COURSE_LIB_CACHE`` if set, else ``<repo>/.cache/zoo``."""
+    return Path(os.environ.get("COURSE_LIB_CACHE") or REPO_ROOT / ".cache" / "zoo")
+
+
+def cache_key(name: str, recipe: Recipe) -> dict[str, Any]:
+    """What a cached file must match to be used."""
+    sources = hashlib.sha256()
+    for module in (corpus, tokenize, gpt, train):
+        sources.update(inspect.getsource(module).encode())
+    sources.update(_ZOO_SOURCE.encode())
+    return {"format": FORMAT, "name": name, "recipe": dataclasses.asdict(recipe),
+            "code": sources.hexdigest()}
+
+
+def cache_path(name: str, recipe: Recipe | None = None, directory: Path | None = None) -> Path:
+    """Where ``load(name)`` keeps its file."""
+    recipe = recipe or RECIPES[name]
+    key = json.dumps(cache_key(name, recipe), sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return Path(directory or cache_dir()) / f"{name}-{digest}.pt"
+
+
+def _checksum(state: dict[str, torch.Tensor], rest: dict[str, Any]) -> str:
+    h = hashlib.sha256(json.dumps(rest, sort_keys=True).encode())
+    for key in sorted(state):
+        h.update(key.encode())
+        h.update(state[key].detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def save(trained: Trained, path: Path) -> None:
+    """Write ``trained`` to ``path`` atomically (a half-written file never appears)."""
+    rest = {"key": cache_key(trained.name, trained.recipe), "vocab": trained.vocab.itos,
+            "report": trained.report, "history": trained.history}
+    state = {k: v.clone() for k, v in trained.model.state_dict().items()}
+    payload = {**rest, "state": state, "checksum": _checksum(state, rest)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(handle)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def read(name: str, recipe: Recipe, path: Path) -> Trained:
+    """Read a cached model; raise ValueError if the file is corrupt or stale."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        rest = {k: payload[k] for k in ("key", "vocab", "report", "history")}
+        state = payload["state"]
+        checksum = payload["checksum"]
+    except Exception as error:  # unreadable, truncated, not ours
+        raise ValueError(f"cannot read it ({type(error).__name__}: {error})") from error
+    if rest["key"] != json.loads(json.dumps(cache_key(name, recipe))):
+        raise ValueError("it was made from another recipe or another version of the code")
+    if _checksum(state, rest) != checksum:
+        raise ValueError("its contents do not match their checksum")
+    vocab = Vocab(rest["vocab"])
+    model = GPT(GPTConfig(vocab_size=len(vocab), **recipe.config))
+    model.load_state_dict(state)
+    model.eval()
+    return Trained(name, model, vocab, recipe, rest["report"], rest["history"])
+
+
+def load(name: str, retrain: bool = False, progress: bool | None = None) -> Trained:
+    """The trained model called ``name`` (see ``RECIPES``), from the cache if possible.
+
+    Trains it (and saves it) when no valid cached file exists or ``retrain``
+    is True. A corrupt or stale file is reported with a warning and replaced.
+    """
+    if name not in RECIPES:
+        raise KeyError(f"no model called {name!r} in the zoo; known: {sorted(RECIPES)}")
+    recipe = RECIPES[name]
+    path = cache_path(name, recipe)
+    if path.exists() and not retrain:
+        try:
+            return read(name, recipe, path)
+        except ValueError as problem:
+            warnings.warn(f"zoo: ignoring the cached {path.name}: {problem}; training {name!r} again",
+                          stacklevel=2)
+    trained = build(name, recipe, progress=progress)
+    save(trained, path)
+    return trained
+
+
+_ZOO_SOURCE = Path(__file__).read_text(encoding="utf-8")
+
+__all__ = ["Recipe", "RECIPES", "Trained", "load", "build", "save", "read", "cache_dir",
+           "cache_key", "cache_path", "datasets", "document_batch", "document_loss",
+           "batches_from_documents", "fit_recipe", "predictions_per_document"]
