@@ -168,14 +168,15 @@ def answer(name: str, forbid: tuple[str, ...] | list[str] = (), seconds: float |
 
 # --- comparisons ------------------------------------------------------------
 
-def likely_mistake(got: Any, mistakes: Mapping[str, Any] | None, atol: float = 1e-6) -> str | None:
-    """The description of the first known mistake whose result equals ``got``."""
+def likely_mistake(got: Any, mistakes: Mapping[str, Any] | None, atol: float = 1e-6,
+                   rtol: float = 1e-6) -> str | None:
+    """The description of the first known mistake whose result equals ``got`` (within the tolerances)."""
     for description, wrong in (mistakes or {}).items():
         try:
             g, w = to_array(got), to_array(wrong)
         except (TypeError, ValueError):
             continue
-        if g.shape == w.shape and np.allclose(g, w, atol=atol, rtol=1e-6):
+        if g.shape == w.shape and np.allclose(g, w, atol=atol, rtol=rtol):
             return description
     return None
 
@@ -216,7 +217,7 @@ def assert_close(
         raise AssertionError(f"{what}: got {_show(g)}, which contains nan or inf. {hint}".rstrip())
     if not np.allclose(g, e, atol=atol, rtol=rtol):
         message = f"{what}: expected {_show(e)}, got {_show(g)}."
-        mistake = likely_mistake(g, mistakes)
+        mistake = likely_mistake(g, mistakes, atol=atol, rtol=rtol)
         if mistake:
             message += f" This looks like {mistake}."
         elif hint:
