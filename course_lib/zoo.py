@@ -178,20 +178,25 @@ def fit_recipe(recipe: Recipe, vocab: Vocab, train_docs: Sequence[Sequence[str]]
     torch.manual_seed(recipe.seed)
     model = GPT(config)
     x, y = document_batch(vocab, train_docs, length=config.block_size)
-    history = train.fit(
-        model,
-        lambda m, batch: m(*batch)[1],
-        batches_from_documents(x, y, recipe.batch_size),
-        steps=recipe.steps,
-        lr=recipe.lr,
-        weight_decay=recipe.weight_decay,
-        lr_schedule=train.warmup_cosine(recipe.steps, recipe.warmup, recipe.final_lr),
-        eval_fn=eval_fn,
-        eval_every=recipe.eval_every,
-        max_seconds=recipe.max_seconds,
-        seed=recipe.seed,
-        progress=progress,
-    )
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a model this small trains fastest on one thread, even on a busy machine
+    try:
+        history = train.fit(
+            model,
+            lambda m, batch: m(*batch)[1],
+            batches_from_documents(x, y, recipe.batch_size),
+            steps=recipe.steps,
+            lr=recipe.lr,
+            weight_decay=recipe.weight_decay,
+            lr_schedule=train.warmup_cosine(recipe.steps, recipe.warmup, recipe.final_lr),
+            eval_fn=eval_fn,
+            eval_every=recipe.eval_every,
+            max_seconds=recipe.max_seconds,
+            seed=recipe.seed,
+            progress=progress,
+        )
+    finally:
+        torch.set_num_threads(threads)
     model.eval()
     return model, history
 
