@@ -66,6 +66,7 @@ MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 MOUNT_FLAGS = {"ro": MS_RDONLY, "nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC}
 FAILED_TO_START = 111  # exit code of a sandbox that could not be built
+FRESH_TMP = ("/tmp", "/var/tmp", "/dev/shm")  # each an empty tmpfs in the sandbox
 MAX_COPY_FILES = 1000  # a learner's folder larger than this is not copied (a kernel started in / ...)
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -201,6 +202,8 @@ def _confine_filesystem(writable: dict[str, str], readable: list[str], hide: tup
     closed = {path: ancestor for path in [*readable, *writable] if (ancestor := _closed_ancestor(path))}
     rw = opened(writable)
     ro = opened({path: path for path in readable if path in closed})
+    # A repository or environment under /tmp (a clone in CI) must show through the fresh /tmp.
+    in_tmp = opened({path: path for path in readable if any(_inside(path, Path(tmp)) for tmp in FRESH_TMP)})
     for point, flags in _mount_points():
         if point.startswith(("/proc", "/sys", "/dev")) and point != "/dev/shm":
             continue
@@ -208,9 +211,10 @@ def _confine_filesystem(writable: dict[str, str], readable: list[str], hide: tup
             _mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
         except OSError:
             pass  # a mount that cannot change is covered by the user's permissions
-    for tmp in ("/tmp", "/var/tmp", "/dev/shm"):
+    for tmp in FRESH_TMP:
         if os.path.isdir(tmp):
             _mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
+    _bind_back(in_tmp, MS_RDONLY)  # before the covers, which hide secrets inside these folders
     covers = [path for path in hide if os.path.isdir(path) and not os.path.islink(path)]
     covers += sorted(set(closed.values()))
     for path in covers:

@@ -32,10 +32,11 @@ HOSTILE = {
     "os_exit": "import os\nos._exit(0)\n",
     "kill_kernel": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
     "read_secrets": (
-        "import glob, os\n"
+        "import glob, os, course_lib\n"
+        "repository = os.path.dirname(os.path.dirname(course_lib.__file__))  # where course_lib came from\n"
         "leaked = []\n"
         "for pattern in ['../../../solutions/*/*.ipynb', '../../../gradebook.db', '../../../submitted/*/*/*',\n"
-        "                '../../*/*/*.ipynb', '/work/main/solutions/*/*.ipynb']:\n"
+        "                '../../*/*/*.ipynb', repository + '/solutions/*/*.ipynb', repository + '/.git/config']:\n"
         "    for path in glob.glob(pattern):\n"
         "        try:\n"
         "            with open(path, 'rb') as f:\n"
