@@ -1,4 +1,4 @@
-"""The instructor's `course` command on Chapter 1: a zip of good, broken and hostile submissions to grades.
+"""The instructor's `course` command on Chapter 1: a zip of 30 good, partial, broken and hostile submissions to grades.
 
 One module-scoped run (``course release``, ``collect``, ``autograde --jobs 2``,
 ``feedback``, ``grades``) in a temporary course folder; the tests read what it
@@ -69,17 +69,32 @@ def _mounts() -> str:
     return subprocess.run(["findmnt", "-rn"], capture_output=True, text=True).stdout
 
 
+def _variant(alternative: int) -> nbformat.NotebookNode:
+    """The solutions with every answer replaced by its known-right alternative number ``alternative``."""
+    _, alternatives = pipeline.variants("ch1")
+    source = nbformat.read(pipeline.SOLUTIONS / "ch1" / NAME, as_version=4)
+    return pipeline.with_answers(source, {a: v[alternative] for a, v in alternatives.items()})
+
+
+def _partial_learners() -> dict[str, nbformat.NotebookNode]:
+    """Learners with one answer wrong (a known mistake, two per answer), the rest right: partial credit."""
+    mutants, _ = pipeline.variants("ch1")
+    source = nbformat.read(pipeline.SOLUTIONS / "ch1" / NAME, as_version=4)
+    return {f"partial-{answer.replace('_', '-')}-{k}": pipeline.with_answers(source, {answer: wrong[k]})
+            for answer, wrong in mutants.items() for k in (0, 1)}
+
+
 def _grade_everything(root: Path) -> dict:
     """The whole sequence of the instructor guide on a zip of flat LMS files."""
     shutil.copy(pipeline.ROOT / "nbgrader_config.py", root)
     shutil.copytree(pipeline.SOLUTIONS / "ch1", root / "solutions" / "ch1")
-    _, alternatives = pipeline.variants("ch1")
-    source = nbformat.read(pipeline.SOLUTIONS / "ch1" / NAME, as_version=4)
-    alternative = pipeline.with_answers(source, {a: v[0] for a, v in alternatives.items()})
     with zipfile.ZipFile(root / "submissions.zip", "w") as archive:
         archive.write(pipeline.SOLUTIONS / "ch1" / NAME, f"export/Ana María_1001_{NAME}")
-        archive.writestr(f"export/carl_1002_{NAME}", nbformat.writes(alternative))
-        archive.write(pipeline.EXERCISES / "ch1" / NAME, f"export/blank_1003_{NAME}")
+        archive.writestr(f"export/carl_1002_{NAME}", nbformat.writes(_variant(alternative=0)))
+        archive.writestr(f"export/dana_1003_{NAME}", nbformat.writes(_variant(alternative=1)))
+        archive.write(pipeline.EXERCISES / "ch1" / NAME, f"export/blank_1004_{NAME}")
+        for name, notebook in _partial_learners().items():
+            archive.writestr(f"export/{name}_1005_{NAME}", nbformat.writes(notebook))
         for path in sorted(SAMPLES.glob("*.ipynb")):
             archive.write(path, f"export/{learner(path.stem)}_2000_attempt_{NAME}")
     mounts = _mounts()
@@ -112,15 +127,24 @@ def run(tmp_path_factory):
 
 def test_collect_reads_the_zip_and_normalises_names(run):
     root, out = run
-    assert "19 notebooks collected" in out["collect"], out["collect"]
+    assert "30 notebooks collected" in out["collect"], out["collect"]
     assert (root / "submitted" / "ana-maria" / "ch1" / NAME).is_file()
+    assert len(out["rows"]) == 30
 
 
 def test_good_learners_get_full_marks_and_blank_gets_zero(run):
     _, out = run
-    for name in ("ana-maria", "carl"):
+    for name in ("ana-maria", "carl", "dana"):
         assert float(out["rows"][name]["score"]) == FULL and out["rows"][name]["status"] == "graded"
     assert float(out["rows"]["blank"]["score"]) == 0 and out["rows"]["blank"]["status"] == "graded"
+
+
+def test_partial_learners_get_partial_credit(run):
+    _, out = run
+    partial = {name: row for name, row in out["rows"].items() if name.startswith("partial-")}
+    assert len(partial) == 10
+    for name, row in partial.items():
+        assert row["status"] == "graded" and 0 < float(row["score"]) < FULL, row
 
 
 @pytest.mark.parametrize("sample", sorted(EXPECTED))
