@@ -79,6 +79,8 @@ class Vocab:
             raise ValueError("the vocabulary has no words, only special tokens")
         self.itos: list[str] = itos
         self.stoi: dict[str, int] = {tok: i for i, tok in enumerate(itos)}
+        # The special tokens come first, so their ids are the same in every vocabulary.
+        self.pad_id, self.unk_id, self.bos_id, self.eos_id = (self.stoi[t] for t in SPECIALS)
 
     @classmethod
     def build(cls, docs: Sequence[Sequence[str]], min_count: int = 1) -> Vocab:
@@ -111,22 +113,6 @@ class Vocab:
 
     def __repr__(self) -> str:
         return f"Vocab({len(self)} tokens: {self.itos[4:9]}...)"
-
-    @property
-    def pad_id(self) -> int:
-        return self.stoi[PAD]
-
-    @property
-    def unk_id(self) -> int:
-        return self.stoi[UNK]
-
-    @property
-    def bos_id(self) -> int:
-        return self.stoi[BOS]
-
-    @property
-    def eos_id(self) -> int:
-        return self.stoi[EOS]
 
     def encode(self, words: Sequence[str]) -> list[int]:
         """Token ids of ``words``; an unknown word becomes the ``<unk>`` id."""
