@@ -26,7 +26,7 @@ def measure() -> dict[str, float]:
     train_docs = corpus.sample_documents(5000, "train", seed=0)
     test_docs = corpus.sample_documents(500, "test", seed=0)
     vocab = Vocab.build(train_docs)
-    floor = corpus.floor_nats_per_token(test_docs)
+    floor = corpus.floor_nats_per_token(test_docs, split="test")
     bigram_loss, _ = lm.evaluate(lm.BigramModel.fit(train_docs, vocab, alpha=0.1), test_docs, vocab)
     torch.manual_seed(0)
     model = lm.NextWordMLP(len(vocab), context_size=10, n_embd=16, n_hidden=256)

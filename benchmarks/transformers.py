@@ -38,7 +38,7 @@ def measure() -> dict[str, float]:
     recipe = zoo.RECIPES["base-gpt"]
     train_docs, test_docs = zoo.datasets(recipe)
     vocab = Vocab.build(train_docs)
-    floor = corpus.floor_nats_per_token(test_docs)
+    floor = corpus.floor_nats_per_token(test_docs, split="test")
 
     snapshots: list[tuple[float, GPT]] = []   # (seconds of training so far, a copy of the model)
     copying = 0.0

@@ -33,8 +33,12 @@ to the train split otherwise. The choice is fixed (not seed-dependent), so
 every chapter agrees. Every word, every country and every capital still
 appears in the train split.
 
-Probabilities (``next_word_probs``, ``document_logprob``, the floor) are
-those of the full language, both splits together.
+Probabilities (``next_word_probs``, ``document_logprob``) are those of the
+full language, both splits together, unless a ``split`` is named: the train
+split is the language *on condition that* a document holds no held-out
+sentence, the test split the language on condition that it holds one. A floor
+is only a bound for the distribution the documents were actually drawn from,
+so ``floor_nats_per_token`` always takes the split its documents came from.
 """
 
 from __future__ import annotations
@@ -218,6 +222,9 @@ class Kind:
     header: tuple[str, ...]
     pool: list[Sentence]
     k_probs: dict[int, float]
+    # The total probability of ``pool``: 1 for the language itself, less for a
+    # pool with the held-out sentences removed (see ``_train_kinds``).
+    pool_mass: float = 1.0
     root: _Node = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -231,8 +238,17 @@ class Kind:
             assert node.sentence is None and not node.children, s.tokens
             node.sentence = s
 
-    def p_k_at_least(self, k: int) -> float:
-        return sum(p for n, p in self.k_probs.items() if n >= k)
+    def p_more(self, n: int) -> float:
+        """P(a document with n sentences so far goes on), times the mass of the sentences after the next.
+
+        For the language itself that is P(k > n); for a pool whose mass is
+        less than 1, each further sentence must also come from the pool.
+        """
+        return sum(p * self.pool_mass ** (k - n - 1) for k, p in self.k_probs.items() if k > n)
+
+    def p_whole(self) -> float:
+        """P(every sentence of a document of this kind comes from the pool)."""
+        return sum(p * self.pool_mass ** k for k, p in self.k_probs.items())
 
 
 @functools.lru_cache(maxsize=None)
@@ -289,7 +305,7 @@ def _next_masses(kind: Kind, prefix: Sequence[str]) -> dict[str, float]:
     h = len(kind.header)
     if len(prefix) < h:
         if tuple(prefix) == kind.header[:len(prefix)]:
-            return {kind.header[len(prefix)]: kind.prob}
+            return {kind.header[len(prefix)]: kind.prob * kind.p_whole()}
         return {}
     walked = _walk(kind, prefix)
     if walked is None:
@@ -299,7 +315,7 @@ def _next_masses(kind: Kind, prefix: Sequence[str]) -> dict[str, float]:
     out = {}
     if node is kind.root and kind.k_probs.get(n, 0.0) > 0:
         out[EOS] = mass * kind.k_probs[n]
-    more = mass * kind.p_k_at_least(n + 1)  # at least one more sentence
+    more = mass * kind.p_more(n)  # at least one more sentence
     if more > 0:
         for tok, child in node.children.items():
             out[tok] = more * child.mass
@@ -317,53 +333,110 @@ def _check_tokens(tokens: Sequence[str], what: str) -> tuple[str, ...]:
     return tokens
 
 
+def _check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    return split
+
+
+@functools.lru_cache(maxsize=None)
+def _train_kinds() -> tuple[Kind, ...]:
+    """The kinds with their held-out sentences removed (masses not renormalised).
+
+    A prefix's mass under these is P(the document starts so *and* holds no
+    held-out sentence), because the sentences of a document are independent.
+    """
+    kept = [(k, [s for s in k.pool if not s.heldout]) for k in kinds()]
+    return tuple(Kind(k.name, k.prob, k.header, pool, k.k_probs, sum(s.prob for s in pool))
+                 for k, pool in kept)
+
+
+def _masses(prefix: tuple[str, ...], split: str) -> dict[str, float]:
+    """P(a document of ``split`` starts with ``prefix`` then ``word``), unnormalised, per word."""
+    def total(kind_list: tuple[Kind, ...]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for kind in kind_list:
+            for tok, m in _next_masses(kind, prefix).items():
+                out[tok] = out.get(tok, 0.0) + m
+        return out
+
+    if split == "all":
+        return total(kinds())
+    train = total(_train_kinds())
+    if split == "train":
+        return train
+    # test: every continuation, less those that never meet a held-out sentence
+    everything = total(kinds())
+    return {tok: m - train.get(tok, 0.0) for tok, m in everything.items()
+            if m - train.get(tok, 0.0) > 1e-15 * m}
+
+
 @functools.lru_cache(maxsize=200_000)
-def _next_word_probs(prefix: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
-    masses: dict[str, float] = {}
-    for kind in kinds():
-        for tok, m in _next_masses(kind, prefix).items():
-            masses[tok] = masses.get(tok, 0.0) + m
+def _next_word_probs(prefix: tuple[str, ...], split: str) -> tuple[tuple[str, float], ...]:
+    masses = _masses(prefix, split)
     total = sum(masses.values())
     if total == 0:
-        raise ValueError(f"{' '.join(prefix)!r} is not the start of any "
-                         "document of the language")
+        where = "the language" if split == "all" else f"the {split} split"
+        raise ValueError(f"{' '.join(prefix)!r} is not the start of any document of {where}")
     ranked = sorted(masses.items(), key=lambda kv: (-kv[1], kv[0]))
     return tuple((tok, m / total) for tok, m in ranked)
 
 
-def next_word_probs(prefix: Sequence[str]) -> dict[str, float]:
+def next_word_probs(prefix: Sequence[str], split: str = "all") -> dict[str, float]:
     """The true distribution of the next token (``EOS`` included) after ``prefix``.
 
     ``prefix`` is the start of a document (a list of words, possibly empty).
+    ``split`` names the distribution: the whole language ("all"), or
+    documents of the "train" or "test" split only (see the module's note).
     The result is ordered from the most to the least likely token.
-    Raises ValueError if no document starts with ``prefix``.
+    Raises ValueError if no document of that distribution starts with ``prefix``.
     """
-    return dict(_next_word_probs(_check_tokens(prefix, "prefix")))
+    return dict(_next_word_probs(_check_tokens(prefix, "prefix"), _check_split(split)))
 
 
-def document_logprob(doc: Sequence[str]) -> float:
+@functools.lru_cache(maxsize=None)
+def split_probability(split: str) -> float:
+    """The exact probability that a document of the language falls in ``split``.
+
+    A document is in the train split when none of its k sentences is held
+    out: for each kind, the sum over k of P(k) * (mass of the kept sentences)^k.
+    """
+    if _check_split(split) == "all":
+        return 1.0
+    train = sum(kind.prob * kind.p_whole() for kind in _train_kinds())
+    return train if split == "train" else 1.0 - train
+
+
+def document_logprob(doc: Sequence[str], split: str = "all") -> float:
     """Natural log of the probability of the whole document, ``EOS`` included.
 
-    Equals the sum of ``log next_word_probs(doc[:i])[doc[i]]`` over every
-    position i, plus the final step to ``EOS``.
+    Equals the sum of ``log next_word_probs(doc[:i], split)[doc[i]]`` over
+    every position i, plus the final step to ``EOS``. For a split, that is
+    log P(doc) - log P(split) for a document of the split.
     """
     doc = _check_tokens(doc, "doc")
     p = sum(_next_masses(kind, doc).get(EOS, 0.0) for kind in kinds())
     if p == 0:
         raise ValueError(f"{' '.join(doc)!r} is not a document of the language")
-    return math.log(p)
+    if _check_split(split) != "all" and split_of(doc) != split:
+        raise ValueError(f"{' '.join(doc)!r} is not a document of the {split} split")
+    return math.log(p) - math.log(split_probability(split))
 
 
-def floor_nats_per_token(docs: Sequence[Sequence[str]]) -> float:
+def floor_nats_per_token(docs: Sequence[Sequence[str]], *, split: str) -> float:
     """The exact cross-entropy floor of ``docs``, in nats per prediction.
 
-    The mean over every prediction (each word of each document, plus its
-    ``EOS``) of ``-log p(next | prefix)``, the best any model can do on
-    average. A model's loss on the same documents can be compared with it.
+    ``split`` is the distribution the documents were drawn from ("train",
+    "test" or "all", as given to :func:`sample_documents`): the floor is a
+    bound only for that distribution. The result is the mean over every
+    prediction (each word of each document, plus its ``EOS``) of
+    ``-log p(next | prefix)`` under that distribution, the best any model
+    can do on average on such documents. A model's loss on the same
+    documents can be compared with it.
     """
     if len(docs) == 0:
         raise ValueError("floor_nats_per_token needs at least one document")
-    nats = sum(-document_logprob(doc) for doc in docs)
+    nats = sum(-document_logprob(doc, split) for doc in docs)
     predictions = sum(len(doc) + 1 for doc in docs)
     return nats / predictions
 

@@ -213,7 +213,7 @@ def build(name: str, recipe: Recipe, progress: bool | None = None) -> Trained:
     watched = test_docs[:EVAL_DOCS]   # a quick look at held-out loss while training
     model, history = fit_recipe(recipe, vocab, train_docs,
                                 lambda m: document_loss(m, vocab, watched), progress)
-    floor = corpus.floor_nats_per_token(test_docs)
+    floor = corpus.floor_nats_per_token(test_docs, split="test")
     test_loss = document_loss(model, vocab, test_docs)
     tokens = predictions_per_document(train_docs) * recipe.batch_size * len(history.steps)
     report = {

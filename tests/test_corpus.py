@@ -146,13 +146,13 @@ def _bigram_nats_per_token(train, test, alpha=0.1):
 
 def test_floor_is_positive_and_models_cannot_beat_it(train_docs, test_docs):
     test = test_docs[:2000]
-    floor = corpus.floor_nats_per_token(test)
+    floor = corpus.floor_nats_per_token(test, split="test")
     assert 0 < floor < math.log(len(corpus.vocabulary()))
     # The exact model scores exactly the floor ...
     nats, n = 0.0, 0
     for doc in test:
         for i, w in enumerate(doc + [EOS]):
-            nats -= math.log(corpus.next_word_probs(doc[:i])[w])
+            nats -= math.log(corpus.next_word_probs(doc[:i], "test")[w])
             n += 1
     assert math.isclose(nats / n, floor, rel_tol=1e-9)
     # ... and a bigram count model trained on the train split scores above it.
@@ -249,4 +249,39 @@ def test_non_documents_are_rejected(doc):
 
 def test_floor_needs_documents():
     with pytest.raises(ValueError):
-        corpus.floor_nats_per_token([])
+        corpus.floor_nats_per_token([], split="test")
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_a_split_is_the_language_on_condition(split):
+    """Each split's next-word probabilities chain to P(doc) / P(split), and sum to 1."""
+    docs = corpus.sample_documents(150, split, seed=7)
+    for doc in docs:
+        steps = 0.0
+        for i, w in enumerate(doc + [EOS]):
+            probs = corpus.next_word_probs(doc[:i], split)
+            assert math.isclose(sum(probs.values()), 1.0, rel_tol=1e-9)
+            steps += math.log(probs[w])
+        expected = corpus.document_logprob(doc) - math.log(corpus.split_probability(split))
+        assert math.isclose(steps, expected, rel_tol=1e-9)
+        assert math.isclose(corpus.document_logprob(doc, split), expected, rel_tol=1e-9)
+
+
+def test_split_probabilities_are_exact():
+    """P(train) computed from the pools matches the sampled share of train documents."""
+    p_train = corpus.split_probability("train")
+    assert math.isclose(p_train + corpus.split_probability("test"), 1.0)
+    docs = corpus.sample_documents(20_000, "all", seed=3)
+    share = sum(corpus.split_of(d) == "train" for d in docs) / len(docs)
+    assert abs(share - p_train) < 4 * math.sqrt(p_train * (1 - p_train) / len(docs))
+
+
+def test_the_floor_of_a_split_is_below_the_languages():
+    """A model of the test distribution knows a held-out sentence is coming: its floor is lower."""
+    test = corpus.sample_documents(500, "test", seed=0)
+    conditional = corpus.floor_nats_per_token(test, split="test")
+    unconditional = corpus.floor_nats_per_token(test, split="all")
+    gain = -math.log(corpus.split_probability("test")) * len(test) / sum(len(d) + 1 for d in test)
+    assert math.isclose(unconditional - conditional, gain, rel_tol=1e-9)
+    with pytest.raises(ValueError, match="train split"):
+        corpus.floor_nats_per_token(test[:1], split="train")
