@@ -31,6 +31,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 LOCAL_HOST = "127.0.0.1"
+ABORTED = "net::ERR_ABORTED"  # Chromium's word for a request it cancelled itself
 SCREENSHOTS = ROOT / "screenshots"
 
 
@@ -102,7 +103,11 @@ class PageWatch:
             self.problems.append(f"console error: {message.text} ({message.location.get('url', '')})")
 
     def _on_request_failed(self, request) -> None:
-        if urlsplit(request.url).hostname == LOCAL_HOST:
+        # net::ERR_ABORTED is the browser dropping a request it no longer needs
+        # (the test moved on to the next page while, say, the favicon was still
+        # loading): not a broken page. A missing file shows as an HTTP error
+        # (_on_response), a refused or broken connection as another failure.
+        if urlsplit(request.url).hostname == LOCAL_HOST and request.failure != ABORTED:
             self.problems.append(f"request failed: {request.url} ({request.failure})")
 
     def _on_response(self, response) -> None:
