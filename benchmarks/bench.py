@@ -10,7 +10,8 @@ Run with ``make bench``. The spine's own figures are measured here:
 
 Every other module in ``benchmarks/`` with a ``measure() -> dict[str, float]``
 adds its own figures. Nothing here asserts a target: the figures are printed
-for people (and closing notes) to compare with the budgets in DESIGN.md.
+for people (and closing notes) to compare with the budgets listed in the
+README ("Budgets").
 """
 
 from __future__ import annotations
