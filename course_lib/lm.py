@@ -12,7 +12,9 @@ tools around them (chapters 2 to 5):
 5. ``train_next_word`` - trains a torch model with ``course_lib.train.fit``,
    recording the loss on the training and the test documents as it goes.
 6. ``next_word_table`` - a model's most likely next words beside the true ones;
-   ``continue_text`` - what a base model does with a prompt: continue it.
+   ``with_temperature`` - sharpen or flatten a next-word distribution;
+   ``continue_text`` - what a base model does with a prompt: continue it, one
+   sampled word at a time.
 
 Every score is computed on exactly the predictions that
 ``course_lib.corpus.floor_nats_per_token`` counts: each word of a document,
@@ -197,17 +199,19 @@ def train_next_word(
     batch_size: int = 256,
     lr: float = 3e-3,
     eval_every: int = 100,
-    max_seconds: float | None = None,
     weight_decay: float = 0.0,
     max_eval_pairs: int = 20_000,
     seed: int = 0,
 ) -> Curves:
     """Train ``model`` on ``train_docs`` with ``train.fit``; record both losses.
 
-    Every ``eval_every`` updates, the loss on all the train pairs and on all
-    the test pairs is measured (on the first ``max_eval_pairs`` train pairs
-    only, to keep it quick), so that overfitting shows as a gap between the
-    two curves.
+    Training runs exactly ``steps`` updates of AdamW on random mini-batches
+    (fixed ``seed``), so the result does not depend on how busy the machine
+    is. Every ``eval_every`` updates, the loss on all the train pairs and on
+    all the ``test_docs`` pairs is measured (on the first ``max_eval_pairs``
+    train pairs only, to keep it quick), so that overfitting shows as a gap
+    between the two curves. ``test_docs`` may be any held-out documents:
+    fresh ones of the training distribution, or the test split.
     """
     x_train, y_train = document_pairs(train_docs, vocab, model.context_size)
     x_test, y_test = document_pairs(test_docs, vocab, model.context_size)
@@ -226,7 +230,7 @@ def train_next_word(
 
     curves.history = train.fit(model, lambda m, batch: m.loss(*batch), get_batch, steps=steps,
                                lr=lr, weight_decay=weight_decay, eval_fn=eval_fn, eval_every=eval_every,
-                               max_seconds=max_seconds, seed=seed, progress=False)
+                               seed=seed, progress=False)
     curves.steps = list(curves.history.eval_steps)
     return curves
 
@@ -237,14 +241,15 @@ def train_next_word(
 
 
 def next_word_table(model, vocab: Vocab, prefix: Sequence[str],
-                    k: int = 8) -> list[tuple[str, float, float]]:
+                    k: int = 8, split: str = "all") -> list[tuple[str, float, float]]:
     """The ``k`` tokens ``model`` finds most likely after ``prefix``.
 
     Returns ``(token, model probability, true probability)`` rows, the true
-    one from ``corpus.next_word_probs`` (0 where the language never goes).
+    one from ``corpus.next_word_probs(prefix, split)`` (0 where that
+    distribution never goes).
     """
     probs = model.probs(torch.tensor([_context_ids(model, vocab, prefix)]))[0]
-    truth = corpus.next_word_probs(prefix)
+    truth = corpus.next_word_probs(prefix, split)
     top = torch.argsort(probs, descending=True)[:k]
     return [(vocab.itos[i], float(probs[i]), truth.get(vocab.itos[i], 0.0)) for i in top.tolist()]
 
@@ -255,16 +260,39 @@ def _context_ids(model, vocab: Vocab, prefix: Sequence[str]) -> list[int]:
     return ids[-model.context_size:]
 
 
+def with_temperature(probs, temperature: float):
+    """``probs`` sharpened (temperature < 1) or flattened (> 1): p ** (1/T), renormalised.
+
+    ``probs`` is a tensor (last axis = the vocabulary) or a dict word -> p;
+    the result has the same type. Temperature 1 changes nothing; towards 0 it
+    approaches always picking the most likely word; large values approach
+    picking any possible word with equal chance.
+    """
+    if not temperature > 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    if isinstance(probs, dict):
+        weights = {w: p ** (1.0 / temperature) for w, p in probs.items()}
+        total = sum(weights.values())
+        return {w: x / total for w, x in weights.items()}
+    # in log space, so that small probabilities and small temperatures do not underflow
+    return torch.softmax(torch.log(probs.clamp_min(1e-30)) / temperature, dim=-1)
+
+
 def continue_text(model, vocab: Vocab, prefix: Sequence[str], max_words: int = 30,
-                  seed: int = 0) -> list[str]:
+                  seed: int = 0, temperature: float = 1.0) -> list[str]:
     """Words sampled from ``model`` after ``prefix``, one at a time, until ``<eos>``.
 
-    This is all a base model can do with a prompt: continue it.
+    At each step the model gives a probability to every possible next word;
+    one word is drawn from that distribution (after ``with_temperature``),
+    appended, and the model is asked again. This is all a base model can do
+    with a prompt: continue it.
     """
     generator = torch.Generator().manual_seed(seed)
     words = list(prefix)
     for _ in range(max_words):
         probs = model.probs(torch.tensor([_context_ids(model, vocab, words)]))[0]
+        if temperature != 1.0:
+            probs = with_temperature(probs, temperature)
         word = vocab.itos[int(torch.multinomial(probs, 1, generator=generator))]
         if word == vocab.itos[vocab.eos_id]:
             break
@@ -273,4 +301,4 @@ def continue_text(model, vocab: Vocab, prefix: Sequence[str], max_words: int = 3
 
 
 __all__ = ["document_pairs", "BigramModel", "NextWordMLP", "loss_and_accuracy", "evaluate",
-           "Curves", "train_next_word", "next_word_table", "continue_text"]
+           "Curves", "train_next_word", "next_word_table", "with_temperature", "continue_text"]

@@ -34,9 +34,9 @@ def pipeline(steps: Sequence[tuple[str, str]] = PIPELINE, url_suffix: str = ".ht
     ``steps`` pairs a label with its chapter's page; a box with a page links
     to it when the figure is saved as SVG, a box with ``""`` does not.
     """
-    fig, ax = plt.subplots(figsize=(11, 2.2))
+    fig, ax = plt.subplots(figsize=(11, 2.4))
     ax.set_xlim(0, len(steps) * 1.5)
-    ax.set_ylim(0, 1.4)
+    ax.set_ylim(-0.05, 1.4)
     ax.axis("off")
     colors = plt.cm.viridis(np.linspace(0.15, 0.85, len(steps)))
     for i, ((label, target), color) in enumerate(zip(steps, colors)):
@@ -49,11 +49,43 @@ def pipeline(steps: Sequence[tuple[str, str]] = PIPELINE, url_suffix: str = ".ht
         if target:  # a link, where the chapter exists (kept in SVG output)
             box.set_url(target + url_suffix)
             text.set_url(target + url_suffix)
+            number = target.rsplit("/", 1)[-1].split("_", 1)[0].lstrip("0")
+            if number.isdigit():
+                fig.text(x + 0.575, 0.08, f"Chapter {number}", transform=ax.transData, ha="center",
+                         va="center", fontsize=9, color="#1f4e9c", url=target + url_suffix)
         if i < len(steps) - 1:
             ax.add_patch(FancyArrowPatch((x + 1.2, 0.7), (x + 1.45, 0.7),
                                          arrowstyle="-|>", mutation_scale=14, color="black"))
     fig.tight_layout()
     return fig
+
+
+def pipeline_svg(steps: Sequence[tuple[str, str]] = PIPELINE, url_suffix: str = ".html",
+                 label: str = "From a random network to an assistant") -> str:
+    """``pipeline`` as an inline SVG element whose boxes are links (the Welcome page).
+
+    A PNG cannot hold links; an SVG drawn into the page can. The element
+    scales to the width of the page, and ``label`` is its accessible name
+    (``role="img"``, ``aria-label`` and a ``<title>``) for screen readers.
+    """
+    import io
+    import re
+    from html import escape
+
+    # text stays text (selectable, found by the page search); ids and metadata are fixed,
+    # so the same book gives the same page
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "pipeline"}):
+        fig = pipeline(steps, url_suffix)
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", facecolor="white", metadata={"Date": None})
+    plt.close(fig)
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg"):]  # drop the XML prologue and doctype: this goes inside HTML
+    svg = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"',
+                 lambda m: f'<svg{m.group(1)} width="100%" role="img" aria-label="{escape(label)}"',
+                 svg, count=1)
+    head_end = svg.index(">") + 1
+    return svg[:head_end] + f"<title>{escape(label)}</title>" + svg[head_end:]
 
 
 # --- Chapter 1 -----------------------------------------------------------------
@@ -259,16 +291,21 @@ def embedding_maps(tables: dict[str, np.ndarray], words: Sequence[str],
 
 
 def train_test_curves(runs: dict[str, tuple[Sequence[int], Sequence[float], Sequence[float]]],
-                      floor: float | None = None) -> Figure:
-    """Train and test loss against training steps, one panel per run (title -> (steps, train, test))."""
+                      floor: float | None = None, heldout_label: str = "test documents",
+                      floor_label: str = "floor (test)") -> Figure:
+    """Train and held-out loss against training steps, one panel per run (title -> (steps, train, held-out)).
+
+    ``heldout_label`` names the held-out documents and ``floor_label`` the
+    dashed line at ``floor``, the exact floor of those documents' distribution.
+    """
     fig, axes = plt.subplots(1, len(runs), figsize=(5.5 * len(runs), 3.6), sharey=True)
     # the untrained model's loss (the first point) is far above the rest: leave it off the scale
     top = 1.15 * max(max(list(train[1:]) + list(test[1:])) for _, train, test in runs.values())
     for ax, (title, (steps, train_loss, test_loss)) in zip(np.atleast_1d(axes), runs.items()):
         ax.plot(steps, train_loss, "o-", ms=3, color="tab:blue", label="training documents")
-        ax.plot(steps, test_loss, "o-", ms=3, color="tab:orange", label="test documents")
+        ax.plot(steps, test_loss, "o-", ms=3, color="tab:orange", label=heldout_label)
         if floor is not None:
-            ax.axhline(floor, color="black", ls="--", lw=1, label="floor (test)")
+            ax.axhline(floor, color="black", ls="--", lw=1, label=floor_label)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("training step")
         ax.set_ylim(0, top)
@@ -288,6 +325,84 @@ def next_word_bars(rows: Sequence[tuple[str, float, float]], prefix: str) -> Fig
     ax.set_ylabel("probability")
     ax.set_title(f'next word after "{prefix}"', fontsize=10)
     ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def temperature_bars(dists: dict[str, dict[str, float]], prefix: str) -> Figure:
+    """One panel per temperature: the next-word distribution (title -> {word: p})."""
+    fig, axes = plt.subplots(1, len(dists), figsize=(3.6 * len(dists), 3.0), sharey=True)
+    words = list(next(iter(dists.values())))
+    x = np.arange(len(words))
+    top = 1.15 * max(max(probs.values()) for probs in dists.values())
+    for ax, (title, probs) in zip(np.atleast_1d(axes), dists.items()):
+        ax.bar(x, [probs.get(w, 0.0) for w in words], color="tab:blue")
+        ax.set_xticks(x, words, rotation=45, ha="right", fontsize=8)
+        ax.set_title(title, fontsize=10)
+        ax.set_ylim(0, top)
+    np.atleast_1d(axes)[0].set_ylabel(f'P(next word | "{prefix}")', fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def next_word_model_diagram(context: Sequence[str], n_embd: int, n_hidden: int, vocab_size: int,
+                            top: Sequence[tuple[str, float]]) -> Figure:
+    """Chapter 2's neural next-word model: context words -> embeddings -> hidden layer -> softmax.
+
+    ``context`` are the words the model reads (its context window), ``top`` a
+    few (word, probability) pairs of its output, shown as bars at the right.
+    Drawn in dark lines on a white background, so it reads in both themes.
+    """
+    fig, ax = plt.subplots(figsize=(12, 5.2))
+    ax.set_xlim(0, 12.4)
+    ax.set_ylim(-0.9, 10.6)
+    ax.axis("off")
+    n = len(context)
+    ys = np.linspace(9.2, 0.6, n)
+    rng = np.random.default_rng(0)
+    arrow = dict(arrowstyle="-|>", mutation_scale=12, color="0.25", lw=1)
+    cell = 1.5 / n_embd
+    for y, word in zip(ys, context):
+        ax.text(0.9, y, word, ha="center", va="center", fontsize=10,
+                bbox=dict(boxstyle="round,pad=0.25", facecolor="#fde9c9", edgecolor="0.3"))
+        ax.add_patch(FancyArrowPatch((1.45, y), (2.05, y), **arrow))
+        for j, v in enumerate(rng.normal(size=n_embd)):  # the word's row of the embedding table
+            ax.add_patch(plt.Rectangle((2.1 + j * cell, y - 0.28), cell, 0.56,
+                                       facecolor=plt.cm.coolwarm(0.5 + 0.25 * np.tanh(v)),
+                                       edgecolor="0.4", lw=0.3))
+        ax.add_patch(FancyArrowPatch((3.65, y), (4.55, y), **{**arrow, "lw": 0.6, "color": "0.55"}))
+    # the vectors side by side
+    ax.add_patch(FancyBboxPatch((4.6, 0.5), 0.45, 8.8, boxstyle="round,pad=0.05",
+                                facecolor="#dbe9f6", edgecolor="0.3"))
+    ax.text(4.82, 4.9, f"{n * n_embd} numbers", rotation=90, ha="center", va="center", fontsize=9)
+    # the hidden layer
+    hy = np.array([8.6, 7.5, 6.4, 3.4, 2.3, 1.2])
+    for y in hy:
+        for x0, x1 in [(5.1, 6.45), (6.45, 7.9)]:
+            for y_box in (1.5, 4.9, 8.3):
+                ends = ((x0, y_box), (x1, y)) if x0 == 5.1 else ((x0, y), (x1, y_box))
+                ax.plot(*zip(*ends), color="0.7", lw=0.5, zorder=1)
+    ax.scatter(np.full(len(hy), 6.45), hy, s=260, facecolor="#c7e3c0", edgecolor="0.3", zorder=3)
+    ax.text(6.45, 4.9, "⋮", ha="center", va="center", fontsize=16)
+    # the scores and the softmax
+    ax.add_patch(FancyBboxPatch((7.95, 0.5), 0.45, 8.8, boxstyle="round,pad=0.05",
+                                facecolor="#e8dcf2", edgecolor="0.3"))
+    ax.text(8.17, 4.9, f"{vocab_size} scores", rotation=90, ha="center", va="center", fontsize=9)
+    ax.add_patch(FancyArrowPatch((8.5, 4.9), (9.25, 4.9), **arrow))
+    ax.text(8.87, 5.15, "softmax", ha="center", va="bottom", fontsize=9)
+    # the probabilities of a few words
+    py = np.linspace(8.2, 1.6, len(top))
+    width = 1.8  # a probability of 1 fills the column
+    for y, (word, p) in zip(py, top):
+        ax.text(10.05, y, word, ha="right", va="center", fontsize=9)
+        ax.add_patch(plt.Rectangle((10.15, y - 0.25), p * width, 0.5, facecolor="tab:blue"))
+        ax.text(10.2 + p * width, y, f"{p:.2f}", va="center", fontsize=8)
+    labels = [(0.9, "the last\nwords read"), (2.85, f"embeddings\n({n_embd} numbers each)"),
+              (4.82, "side by\nside"), (6.45, f"hidden layer\n({n_hidden} tanh neurons)"),
+              (8.17, "one score\nper token"), (11.0, "probability\nof the next word")]
+    for x, text in labels:
+        ax.text(x, 10.3, text, ha="center", va="top", fontsize=9, weight="bold")
+    ax.text(11.0, 0.6, f"(the top {len(top)} of {vocab_size})", ha="center", fontsize=8, color="0.3")
     fig.tight_layout()
     return fig
 

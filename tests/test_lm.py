@@ -105,3 +105,64 @@ def test_next_word_table_and_continue_text(data):
     words = lm.continue_text(model, vocab, ["Paris"], max_words=10, seed=1)
     assert len(words) <= 10 and all(w in vocab for w in words)
     assert words == lm.continue_text(model, vocab, ["Paris"], max_words=10, seed=1)
+
+
+def test_temperature_sharpens_and_flattens():
+    probs = {"store": 0.5, "market": 0.3, "office": 0.2}
+    assert lm.with_temperature(probs, 1.0) == pytest.approx(probs)
+    cold, hot = lm.with_temperature(probs, 0.5), lm.with_temperature(probs, 2.0)
+    assert sum(cold.values()) == pytest.approx(1.0) and sum(hot.values()) == pytest.approx(1.0)
+    assert cold["store"] > probs["store"] > hot["store"]
+    assert cold["office"] < probs["office"] < hot["office"]
+    assert cold == pytest.approx({w: p ** 2 / sum(q ** 2 for q in probs.values()) for w, p in probs.items()})
+    assert lm.with_temperature(probs, 1e-3)["store"] == pytest.approx(1.0)
+    # tensors: the same numbers, along the last axis, without underflow at small temperatures
+    tensor = torch.tensor([[0.5, 0.3, 0.2], [1e-30, 0.5, 0.5]])
+    out = lm.with_temperature(tensor, 0.5)
+    torch.testing.assert_close(out[0], torch.tensor(list(cold.values())))
+    torch.testing.assert_close(out.sum(dim=-1), torch.ones(2))
+    assert torch.isfinite(lm.with_temperature(tensor, 1e-3)).all()
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError):
+            lm.with_temperature(probs, bad)
+
+
+def test_continue_text_at_low_temperature_follows_the_top_word(data):
+    train, _, vocab = data
+    model = lm.BigramModel.fit(train, vocab)
+    words = lm.continue_text(model, vocab, ["The"], max_words=5, temperature=1e-4)
+    previous = "The"
+    for word in words:  # each word is the most likely one after the previous word
+        assert vocab.itos[int(np.argmax(model.next_word_probs(vocab.stoi[previous])))] == word
+        previous = word
+    assert lm.continue_text(model, vocab, ["The"], max_words=8, seed=2, temperature=1.5) == \
+        lm.continue_text(model, vocab, ["The"], max_words=8, seed=2, temperature=1.5)
+
+
+def test_training_is_a_fixed_number_of_steps_and_repeats_exactly(data):
+    train, test, vocab = data
+
+    def run():
+        torch.manual_seed(0)
+        model = lm.NextWordMLP(len(vocab), context_size=4, n_embd=8, n_hidden=16)
+        curves = lm.train_next_word(model, train, test, vocab, steps=40, eval_every=20, seed=3)
+        return model, curves
+
+    (first, c1), (second, c2) = run(), run()
+    assert c1.steps == [0, 20, 40] and c1.history.steps[-1] == 40
+    assert c1.test_loss == c2.test_loss
+    for a, b in zip(first.parameters(), second.parameters()):
+        assert torch.equal(a, b)
+    with pytest.raises(TypeError):  # no clock decides how long a model trains
+        lm.train_next_word(first, train, test, vocab, steps=1, max_seconds=1.0)
+
+
+def test_next_word_table_uses_the_named_split(data):
+    train, _, vocab = data
+    model = lm.BigramModel.fit(train, vocab)
+    prefix = "She needs to head to the".split()
+    rows = lm.next_word_table(model, vocab, prefix, k=3, split="test")
+    truth = corpus.next_word_probs(prefix, split="test")
+    assert all(p_true == truth.get(word, 0.0) for word, _, p_true in rows)
+    with pytest.raises(ValueError):  # no train-split document starts so
+        lm.next_word_table(model, vocab, prefix, split="train")
