@@ -31,6 +31,8 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     "nbgrader.preprocessors.ClearHiddenTests",
     "course_lib.grading.feedback.ShortTracebacks",
+    # Last: a learner's outputs and Markdown become inert HTML (no script runs in the report).
+    "course_lib.grading.feedback.SanitizeHTML",
 ]
 
 # The stub a learner sees in place of a solution.
