@@ -116,7 +116,7 @@ def attention(
     v: torch.Tensor,
     mask: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Scaled dot-product attention, written out.
+    """Scaled dot-product attention, written out (shown in Chapter 4).
 
     q, k: (..., T, d_k); v: (..., T, d_v); mask: bool, broadcastable to
     (..., T, T), True where a query may attend to a key.
@@ -158,6 +158,7 @@ class CausalSelfAttention(nn.Module):
         return x.transpose(1, 2).contiguous().view(B, T, H * D)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) -> (B, T, C): every head attends on its own slice (shown in Chapter 4)."""
         T = x.size(1)
         q = self.split_heads(self.q_proj(x))
         k = self.split_heads(self.k_proj(x))
@@ -196,6 +197,7 @@ class Block(nn.Module):
         self.mlp = MLP(config)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) -> (B, T, C): attention, then the MLP, each added to its input (shown in Chapter 4)."""
         x = x + self.attn(self.ln1(x))   # tokens exchange information
         x = x + self.mlp(self.ln2(x))    # each token thinks on its own
         return x
@@ -227,7 +229,8 @@ class GPT(nn.Module):
         self.ln_f = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         if config.tie_weights:
-            # One matrix turns tokens into vectors and vectors back into tokens.
+            # One matrix turns tokens into vectors and vectors back into tokens
+            # (weight tying; Chapter 4 shows it, Chapter 5 relies on it).
             self.lm_head.weight = self.token_emb.weight
         self.reset_parameters()
 

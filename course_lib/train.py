@@ -3,7 +3,9 @@
 ``fit`` repeats the four steps of chapter 3: draw a mini-batch, compute the
 loss, backpropagate, take a small step downhill. Around them it keeps a loss
 history, shows a progress bar, evaluates now and then, and stops early when
-the loss stops improving or a time budget runs out.
+the loss stops improving. No clock ever decides how long a model trains: the
+same arguments give the same weights on an idle and on a busy machine.
+``max_seconds`` is only a guard that fails loudly (``TrainingTooSlow``).
 
 Example (a language model on a tensor of token ids)::
 
@@ -34,8 +36,10 @@ class History:
     ``steps[i]`` is the number of updates made so far and ``train_loss[i]``
     the loss of the mini-batch used for that update. ``eval_loss[i]`` is
     ``eval_fn(model)`` after ``eval_steps[i]`` updates (0 = before training).
-    ``stop_reason`` is "steps" (all done), "patience" (early stop),
-    "time" (``max_seconds`` ran out) or "diverged" (the loss became inf/nan).
+    ``stop_reason`` is "steps" (all done), "patience" (early stop) or
+    "diverged" (the loss became inf/nan). ``seconds`` is the wall-clock time
+    and ``cpu_seconds`` the CPU time of this process (``time.process_time``,
+    steadier than wall time on a busy machine) that training took.
     """
 
     steps: list[int] = field(default_factory=list)
@@ -45,6 +49,11 @@ class History:
     stopped_early: bool = False
     stop_reason: str = "steps"
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+
+class TrainingTooSlow(RuntimeError):
+    """Training took longer than the ``max_seconds`` guard allows."""
 
 
 def set_seed(seed: int) -> None:
@@ -85,8 +94,10 @@ def fit(
       mean train loss of those ``eval_every`` updates) is compared with the
       best so far; after ``patience`` checks in a row without an improvement
       of more than ``min_delta``, training stops.
-    - ``max_seconds`` stops training once that much time has passed (checked
-      after each update; the final evaluation comes on top).
+    - ``max_seconds`` is a guard, never a budget: if training has taken longer
+      than that (wall clock, checked after each update), ``fit`` raises
+      :class:`TrainingTooSlow` instead of returning a model that trained for
+      fewer steps than asked.
     - ``grad_clip`` rescales the gradient when its norm exceeds it (None: off).
     - ``lr_schedule(step)`` multiplies ``lr`` for update ``step`` (1, 2, ...),
       e.g. :func:`warmup_cosine`; None keeps ``lr`` constant.
@@ -95,6 +106,7 @@ def fit(
       ``COURSE_LIB_PROGRESS`` is "0" or "1".
 
     ``fit`` also calls ``set_seed(seed)`` so dropout and the like repeat too.
+    Shown in Chapter 3 (the loop between the two marker comments).
     """
     _check_arguments(steps, lr, optimizer, weight_decay, eval_every, patience, max_seconds, grad_clip)
     set_seed(seed)
@@ -108,7 +120,7 @@ def fit(
     history = History()
     best, checks_without_improvement = math.inf, 0
     was_training = model.training
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
 
     bar = tqdm(total=steps, disable=not _show_progress(progress), desc="training", unit="step")
 
@@ -124,6 +136,7 @@ def fit(
         if eval_fn is not None:
             evaluate(0)
         model.train()
+        # Chapter 3 shows the loop from here
         for step in range(1, steps + 1):
             batch = get_batch(generator)
             loss = loss_fn(model, batch)
@@ -142,6 +155,7 @@ def fit(
             bar.update(1)
             bar.set_postfix(loss=f"{value:.4f}", refresh=False)
 
+            # Chapter 3 shows the loop up to here
             if not math.isfinite(value):
                 history.stop_reason = "diverged"
                 break
@@ -159,8 +173,10 @@ def fit(
                     history.stopped_early, history.stop_reason = True, "patience"
                     break
             if max_seconds is not None and time.perf_counter() - start >= max_seconds:
-                history.stop_reason = "time"
-                break
+                raise TrainingTooSlow(
+                    f"training took more than max_seconds={max_seconds} s after {step} of "
+                    f"{steps} updates; no model is returned, because a clock must never decide "
+                    "what a model learns (raise max_seconds or lower steps)")
 
         if eval_fn is not None and history.steps and history.eval_steps[-1] != history.steps[-1]:
             evaluate(history.steps[-1])
@@ -168,6 +184,7 @@ def fit(
         bar.close()
         model.train(was_training)
     history.seconds = time.perf_counter() - start
+    history.cpu_seconds = time.process_time() - cpu_start
     return history
 
 
@@ -276,4 +293,4 @@ def _check_arguments(steps, lr, optimizer, weight_decay, eval_every, patience, m
         raise ValueError(f"grad_clip must be None or positive, got {grad_clip!r}")
 
 
-__all__ = ["History", "set_seed", "fit", "warmup_cosine", "evaluate_loss", "batches_from_tokens"]
+__all__ = ["History", "TrainingTooSlow", "set_seed", "fit", "warmup_cosine", "evaluate_loss", "batches_from_tokens"]

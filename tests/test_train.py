@@ -5,7 +5,8 @@ import time
 import pytest
 import torch
 
-from course_lib.train import History, batches_from_tokens, evaluate_loss, fit, set_seed
+from course_lib.train import (History, TrainingTooSlow, batches_from_tokens, evaluate_loss, fit,
+                              set_seed)
 
 TRUE_W, TRUE_B = torch.tensor([[2.0, -3.0, 0.5]]), 1.0
 
@@ -90,17 +91,33 @@ def test_early_stop_uses_the_eval_loss_when_given():
     assert history.eval_steps == [0, 25, 50, 75]
 
 
-def test_max_seconds_is_respected():
+def test_max_seconds_is_a_guard_that_fails_loudly_never_a_budget():
     def slow_loss(model, batch):
         time.sleep(0.01)
         return mse(model, batch)
 
     x, y = regression_data()
     model = torch.nn.Linear(3, 1)
-    history = fit(model, slow_loss, sample_rows(x, y), steps=10_000, max_seconds=0.2, progress=False)
-    assert history.stop_reason == "time" and not history.stopped_early
-    assert 0.2 <= history.seconds < 1.0
-    assert 1 <= len(history.steps) < 100
+    start = time.perf_counter()
+    with pytest.raises(TrainingTooSlow, match="max_seconds=0.2"):
+        fit(model, slow_loss, sample_rows(x, y), steps=10_000, max_seconds=0.2, progress=False)
+    assert time.perf_counter() - start < 5.0
+
+
+def test_a_generous_guard_changes_nothing_and_both_clocks_are_recorded():
+    x, y = regression_data(noise=0.3)
+
+    def run(**guard):
+        set_seed(3)
+        model = torch.nn.Linear(3, 1)
+        history = fit(model, mse, sample_rows(x, y), steps=30, lr=0.05, progress=False, **guard)
+        return model, history
+
+    free, _ = run()
+    guarded, history = run(max_seconds=600.0)
+    assert history.stop_reason == "steps" and history.steps[-1] == 30
+    assert all(torch.equal(a, b) for a, b in zip(free.parameters(), guarded.parameters()))
+    assert history.seconds > 0 and history.cpu_seconds > 0
 
 
 def test_eval_history_is_recorded_every_eval_every_steps():

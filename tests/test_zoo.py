@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -13,7 +15,10 @@ from course_lib.gpt import GPT, GPTConfig
 from course_lib.tokenize import Vocab
 
 TINY = zoo.Recipe(config=dict(block_size=48, n_layer=1, n_head=2, n_embd=16), n_train=200,
-                  n_test=40, steps=6, batch_size=8, warmup=2, eval_every=3, max_seconds=30.0)
+                  n_test=40, n_iid=40, steps=6, batch_size=8, warmup=2, eval_every=3)
+SHORT = zoo.Recipe(config=dict(block_size=48, n_layer=2, n_head=2, n_embd=16, dropout=0.1),
+                   n_train=200, n_test=40, n_iid=40, steps=25, batch_size=8, warmup=5,
+                   weight_decay=0.1, eval_every=10)
 
 
 @pytest.fixture
@@ -23,10 +28,35 @@ def cache(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_the_base_model_is_registered():
+def test_the_base_model_is_registered_and_no_clock_decides_it():
     recipe = zoo.RECIPES["base-gpt"]
-    assert recipe.max_seconds <= 60
     assert "vocab_size" not in recipe.config
+    for r in zoo.RECIPES.values():     # a fixed number of steps, never a time budget
+        assert not hasattr(r, "max_seconds") and isinstance(r.steps, int) and r.steps > 0
+
+
+def _weights(recipe):
+    train_docs, _ = zoo.datasets(recipe)
+    vocab = Vocab.build(train_docs)
+    model, history = zoo.fit_recipe(recipe, vocab, train_docs, progress=False)
+    return model.state_dict(), history
+
+
+def test_a_busy_machine_trains_exactly_the_same_weights():
+    """Two CPU hogs beside training change how long it takes, never what it learns."""
+    quiet, quiet_history = _weights(SHORT)
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        busy, busy_history = _weights(SHORT)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert quiet_history.steps == busy_history.steps == list(range(1, SHORT.steps + 1))
+    assert quiet_history.train_loss == busy_history.train_loss
+    assert quiet.keys() == busy.keys()
+    for key in quiet:
+        assert torch.equal(quiet[key], busy[key]), key
 
 
 def test_cache_dir_default_and_override(monkeypatch, tmp_path):
@@ -77,9 +107,19 @@ def test_document_loss_is_the_mean_over_documents_of_each_prediction():
 def test_load_trains_once_then_reads_the_cache(cache, monkeypatch):
     first = zoo.load("tiny", progress=False)
     assert zoo.cache_path("tiny").exists()
-    assert set(first.report) >= {"test_loss", "floor", "ratio", "seconds", "params"}
-    assert first.report["ratio"] == pytest.approx(first.report["test_loss"] / first.report["floor"])
+    assert set(first.report) >= {"iid_loss", "iid_floor", "iid_ratio", "test_loss", "test_floor",
+                                 "test_ratio", "seconds", "cpu_seconds", "steps", "params"}
+    assert "floor" not in first.report and "ratio" not in first.report   # never an ambiguous floor
+    assert first.report["iid_ratio"] == pytest.approx(first.report["iid_loss"] / first.report["iid_floor"])
+    assert first.report["test_ratio"] == pytest.approx(first.report["test_loss"] / first.report["test_floor"])
+    fresh = zoo.fresh_documents(TINY)
+    assert all(corpus.split_of(doc) == "train" for doc in fresh)
+    assert first.report["iid_floor"] == pytest.approx(corpus.floor_nats_per_token(fresh, split="train"))
+    _, test_docs = zoo.datasets(TINY)
+    assert first.report["test_floor"] == pytest.approx(corpus.floor_nats_per_token(test_docs, split="test"))
+    assert first.report["steps"] == TINY.steps
     assert first.history["eval_steps"][0] == 0
+    assert len(first.history["iid_eval_loss"]) == len(first.history["eval_loss"])
 
     def no_training(*args, **kwargs):
         raise AssertionError("load trained again instead of reading the cache")
