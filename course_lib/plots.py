@@ -81,6 +81,7 @@ def pipeline_svg(steps: Sequence[tuple[str, str]] = PIPELINE, url_suffix: str = 
     plt.close(fig)
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg"):]  # drop the XML prologue and doctype: this goes inside HTML
+    svg = svg.replace(' target="_blank"', "")  # a chapter opens in the same tab, like any link of the book
     svg = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"',
                  lambda m: f'<svg{m.group(1)} width="100%" role="img" aria-label="{escape(label)}"',
                  svg, count=1)

@@ -29,6 +29,7 @@ def test_pipeline_svg_links_every_written_chapter_and_has_a_name():
     assert root.find("{http://www.w3.org/2000/svg}title").text == "Three boxes & a label"
     links = set(re.findall(r'<a xlink:href="([^"]+)"', svg))
     assert links == {"chapters/01_neural_networks.html", "chapters/02_pretraining.html"}
+    assert "_blank" not in svg  # links open in the same tab
     assert "Chapter 1" in svg and "Chapter 2" in svg  # text stays text
     assert svg == plots.pipeline_svg(steps, label="Three boxes & a label")  # the same page every build
 
