@@ -24,6 +24,21 @@ c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 c.ExecutePreprocessor.timeout = 60
 
+# The recorded score of every graded test cell comes from the trusted grader
+# (course_lib.instructor.trusted.TrustedGrade, with the checks of the
+# grader-only package course_grader), run after the kernel and before
+# SaveAutoGrades: the kernel's own run of a test cell is not trusted.
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.Execute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "course_lib.instructor.trusted.TrustedGrade",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
 # Feedback never shows hidden tests: neither their source nor the lines a
 # traceback quotes. Each error keeps only the message the check wrote.
 c.GenerateFeedback.preprocessors = [

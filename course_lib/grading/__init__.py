@@ -6,8 +6,12 @@ written yet, a forbidden shortcut, a call that takes too long, an exception.
 The comparisons (:func:`assert_close`, :func:`assert_shape`, ...) say what
 was expected, what came back and, where it recognises one, the likely mistake.
 
-Hidden checks live in the per-chapter modules (``grading.ch1`` ...), so that a
-feedback report shows a call and a message, never the hidden cases.
+These helpers run the visible tests in the learner's kernel. The recorded
+score comes from the trusted grader (the grader-only package
+``course_grader``, which holds the hidden checks and reuses the comparisons
+below on plain data in its own process). ``grading.fixtures`` and
+``grading.ch4`` hold what learners' notebooks and the grader's worker import:
+example weights and functions passed to answers by name.
 """
 
 from __future__ import annotations

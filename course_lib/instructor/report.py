@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from course_lib.instructor.autograde import STATUS_FILE
+from course_lib.instructor.autograde import GRADED, STATUS_FILE
 from course_lib.instructor.course import Course
 
 
@@ -91,7 +91,7 @@ def grades(course: Course, chapters: list[str]) -> list[dict[str, str]]:
         for learner in learners:
             points = table.get(learner, {})
             status = statuses.get(chapter, {}).get(learner, {"status": "not autograded", "message": ""})
-            if status["status"] != "graded":
+            if status["status"] not in GRADED:
                 points = {}  # a failed grading run may leave partial rows: they do not count
             total = sum(points.values())
             totals.append(total)
@@ -100,7 +100,7 @@ def grades(course: Course, chapters: list[str]) -> list[dict[str, str]]:
                          **{ex: f"{points.get(ex, 0.0):g}" for ex in maxima}})
         for ex, top in maxima.items():
             got = [table.get(learner, {}).get(ex, 0.0) if statuses.get(chapter, {}).get(learner, {}).get(
-                "status") == "graded" else 0.0 for learner in learners] or [0.0]
+                "status") in GRADED else 0.0 for learner in learners] or [0.0]
             summary.append({"chapter": chapter, "exercise": ex, "max": f"{top:g}",
                             "mean": f"{statistics.mean(got):.2f}", "median": f"{statistics.median(got):g}",
                             "full_marks": f"{sum(g >= top for g in got) / len(got):.0%}"})

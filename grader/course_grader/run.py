@@ -83,7 +83,8 @@ def run_check(check, answers: Answers, grade_id: str) -> Verdict:
     return Verdict(grade_id, True, str(line or "passed"), "")
 
 
-def grade(chapter: str, nb, cwd: str, module: ModuleType | None = None) -> Report | None:
+def grade(chapter: str, nb, cwd: str, module: ModuleType | None = None, cell_seconds: float = 60.0
+          ) -> Report | None:
     """Run every graded test cell's trusted check against the notebook's answers."""
     module = module or chapter_module(chapter)
     if module is None:
@@ -96,7 +97,7 @@ def grade(chapter: str, nb, cwd: str, module: ModuleType | None = None) -> Repor
     setup = [(label, source) for label, source in cells if label in locked]
     findings = static.inspect(learner, setup, getattr(module, "FORBIDDEN", {}))
     report.review = findings.review
-    worker = Worker(worker_cells(nb), cwd)
+    worker = Worker(cells, cwd, cell_seconds=cell_seconds)
     answers = Answers(worker)
     try:
         for cell in nb["cells"]:

@@ -69,6 +69,152 @@ HOSTILE = {
 }
 
 
+# Tampering: notebooks with no real answer that try to get points anyway (issue 13). Each is
+# the released exercise with every answer a stub that returns something of the right shape
+# (so that a neutered check in the kernel passes), and the trick in the first answer cell.
+TAMPER_DIR = Path(__file__).resolve().parent / "tamper"
+JUNK = {
+    "neuron": "def neuron(x, w, b, activation):\n    return 0.0\n",
+    "activations": ("import numpy as np\n\ndef relu(z):\n    return np.zeros_like(z)\n\n"
+                    "def sigmoid(z):\n    return np.zeros_like(z)\n\ndef tanh(z):\n    return np.zeros_like(z)\n"),
+    "dense": "def dense(X, W, b):\n    return np.zeros(1)\n",
+    "mlp": "def mlp(X, params, activation):\n    return np.zeros((X.shape[0], params[-1][0].shape[1]))\n",
+    "count_parameters": "def count_parameters(layer_sizes):\n    return 0\n",
+}
+NEUTER = ("import contextlib\n"
+          "def answer(*args, **kwargs):\n    return contextlib.nullcontext()\n"
+          "def assert_close(*args, **kwargs):\n    pass\n"
+          "assert_equal = assert_shape = assert_true = assert_close\n")
+STEAL = ("import json\n"
+         "def _steal(text):\n"
+         "    for cell in json.loads(text)['cells']:\n"
+         "        if cell['cell_type'] == 'code' and cell['metadata'].get('nbgrader', {}).get('solution'):\n"
+         "            exec(''.join(cell['source']), globals())\n")
+TAMPER = {
+    # the kernel reports every later cell as a success
+    "ast_transformer": (
+        "import ast\n"
+        "class Swallow(ast.NodeTransformer):\n"
+        "    def visit_Module(self, node):\n"
+        "        handler = ast.ExceptHandler(type=ast.Name('BaseException', ast.Load()), name=None, body=[ast.Pass()])\n"
+        "        node.body = [ast.Try(body=node.body or [ast.Pass()], handlers=[handler], orelse=[], finalbody=[])]\n"
+        "        return ast.fix_missing_locations(node)\n"
+        "get_ipython().ast_transformers.append(Swallow())\n", {}),
+    "exception_handler": (
+        "shell = get_ipython()\n"
+        "shell.set_custom_exc((BaseException,), lambda *args, **kwargs: None)\n"
+        "original_run_cell = shell.run_cell\n"
+        "def run_cell(*args, **kwargs):\n"
+        "    result = original_run_cell(*args, **kwargs)\n"
+        "    result.error_in_exec = None\n"
+        "    return result\n"
+        "shell.run_cell = run_cell\n", {}),
+    # the checks themselves replaced
+    "grading_functions_replaced": (
+        "import course_lib.grading as grading\n" + NEUTER +
+        "for name in ('answer', 'assert_close', 'assert_equal', 'assert_shape', 'assert_true'):\n"
+        "    setattr(grading, name, globals()[name])\n", {}),
+    "sys_modules_entry": (
+        "import sys, types\n" + NEUTER +
+        "fake = types.ModuleType('course_lib.grading')\n"
+        "fake.__dict__.update(answer=answer, assert_close=assert_close, assert_equal=assert_equal,\n"
+        "                     assert_shape=assert_shape, assert_true=assert_true)\n"
+        "sys.modules['course_lib.grading'] = fake\n", {}),
+    "redefined_asserts": (NEUTER, {}),
+    "numpy_allclose": ("import numpy\nnumpy.allclose = lambda *args, **kwargs: True\n", {}),
+    # answers that compare equal to anything
+    "always_equal_int": ("", {"count_parameters": (
+        "class Anything(int):\n"
+        "    def __eq__(self, other):\n        return True\n"
+        "    def __ne__(self, other):\n        return False\n"
+        "def count_parameters(layer_sizes):\n    return Anything(0)\n")}),
+    "ne_returns_false": ("", {"count_parameters": (
+        "class Agreeable:\n"
+        "    def __ne__(self, other):\n        return False\n"
+        "def count_parameters(layer_sizes):\n    return Agreeable()\n")}),
+    # the course's own reference, hidden from the tripwire
+    "default_argument": ("from course_lib import nn\n", {
+        "activations": ("from course_lib import nn\n"
+                        "def relu(z, _f=nn.relu):\n    return _f(z)\n"
+                        "def sigmoid(z, _f=nn.sigmoid):\n    return _f(z)\n"
+                        "def tanh(z, _f=nn.tanh):\n    return _f(z)\n"),
+        "mlp": "def mlp(X, params, activation, _f=nn.mlp):\n    return _f(X, params, activation)\n"}),
+    "closure": ("from course_lib import nn\n", {
+        "dense": ("def _make():\n    reference = nn.dense\n"
+                  "    def dense(X, W, b):\n        return reference(X, W, b)\n    return dense\n"
+                  "dense = _make()\n"),
+        "count_parameters": ("def _make():\n    reference = nn.count_parameters\n"
+                             "    def count_parameters(sizes):\n        return reference(sizes)\n"
+                             "    return count_parameters\ncount_parameters = _make()\n")}),
+    "patched_forbidden": (
+        "import contextlib\nimport course_lib.grading as grading\nfrom course_lib import nn\n"
+        "grading._forbidden = lambda name, targets: contextlib.nullcontext([])\n", {
+            "activations": "relu, sigmoid, tanh = nn.relu, nn.sigmoid, nn.tanh\n",
+            "mlp": "mlp = nn.mlp\n"}),
+    "frame_expected": ("", {"count_parameters": (
+        "import sys\n"
+        "def count_parameters(layer_sizes):\n"
+        "    frame = sys._getframe(1)\n"
+        "    while frame is not None:\n"
+        "        if 'expected' in frame.f_locals:\n"
+        "            return frame.f_locals['expected']\n"
+        "        frame = frame.f_back\n"
+        "    return 0\n")}),
+    # someone else's answers
+    "exec_submissions_zip": (
+        STEAL + "import glob, zipfile\n"
+        "for path in glob.glob('../../../submissions.zip') + glob.glob('../../../../submissions.zip'):\n"
+        "    with zipfile.ZipFile(path) as archive:\n"
+        "        for name in archive.namelist():\n"
+        "            if name.endswith('.ipynb') and 'tamper' not in name:\n"
+        "                try:\n"
+        "                    _steal(archive.read(name))\n"
+        "                except Exception:\n"
+        "                    continue\n"
+        "                break\n", {}),
+    "exec_second_clone": (
+        STEAL + "import glob, os, course_lib\n"
+        "repository = os.path.dirname(os.path.dirname(course_lib.__file__))\n"
+        "for path in glob.glob(repository + '/solutions/ch1/*.ipynb') + glob.glob('/work/*/solutions/ch1/*.ipynb'):\n"
+        "    try:\n"
+        "        _steal(open(path).read())\n"
+        "        break\n"
+        "    except Exception:\n"
+        "        continue\n", {}),
+    # the grader's own worker
+    "worker_tripwire": (
+        "from course_lib import nn\n"
+        "try:\n"
+        "    import course_lib.instructor.worker as worker\n"
+        "    worker.Tripwire.__enter__ = lambda self: self\n"
+        "except Exception:\n"
+        "    pass\n", {"activations": "relu, sigmoid, tanh = nn.relu, nn.sigmoid, nn.tanh\n"}),
+    "builtins_patched": (
+        "import builtins\n"
+        "builtins.isinstance = lambda *args: True\n"
+        "builtins.len = lambda *args: 0\n", {}),
+}
+
+
+def tampered() -> dict[str, nbformat.NotebookNode]:
+    """The tampering notebooks: stub answers, the trick first (see TAMPER)."""
+    out = {}
+    for name, (trick, answers) in TAMPER.items():
+        nb = nbformat.read(pipeline.EXERCISES / "ch1" / NAME, as_version=4)
+        sources = {**JUNK, **answers}
+        if name.startswith("exec_"):  # the stolen answers, run last, define everything
+            last = nb.cells[_cell(nb, LAST)]
+            last.source = last.source + "\n\n" + trick
+            out[name] = nb
+            continue
+        for grade_id, source in sources.items():
+            nb.cells[_cell(nb, grade_id)].source = source
+        first = nb.cells[_cell(nb, "neuron")]
+        first.source = trick + "\n" + first.source
+        out[name] = nb
+    return out
+
+
 def _cell(nb: nbformat.NotebookNode, grade_id: str) -> int:
     return next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
@@ -114,6 +260,9 @@ def main() -> None:
     nbformat.write(nb, HERE / "other_assignment.ipynb")
     for name, nb in broken().items():
         nbformat.write(copy.deepcopy(nb), HERE / f"{name}.ipynb")
+    TAMPER_DIR.mkdir(exist_ok=True)
+    for name, nb in tampered().items():
+        nbformat.write(nb, TAMPER_DIR / f"{name}.ipynb")
 
 
 if __name__ == "__main__":

@@ -1,19 +1,25 @@
-"""Hidden checks for Chapter 5 (fine-tuning a chat model).
+"""Chapter 5 (fine-tuning a chat model): one check per graded test cell, visible and hidden parts.
 
-Each function takes the learner's answer, draws fresh inputs at grading time
-(a torch generator seeded from :func:`fresh_rng`), compares with the
-reference in ``course_lib.finetune`` and names the likely mistake on failure.
+Each ``test_<grade_id>(answers)`` repeats the notebook's visible checks, then
+(after ``answers.hidden()``) draws fresh inputs at grading time (a torch
+generator seeded from :func:`fresh_rng`), compares with the reference in
+``course_lib.finetune`` and names the likely mistake on failure. Gradients
+are computed by the worker (the gradient of the result's sum with respect to
+each argument that requires one) and set on the caller's tensors as
+``.grad``, as ``backward()`` would.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 
 from course_lib import finetune
-from course_lib.grading import answer, assert_close, assert_equal, assert_true, check_call, fresh_rng
+from course_lib.grading import assert_close, assert_equal, assert_true, fresh_rng
+from course_grader.channel import answer, check_call
 
 IGNORE = finetune.IGNORE_INDEX
 FORBID = ("course_lib.finetune",)
@@ -144,7 +150,7 @@ def sft_loss_masking(fn: Callable) -> None:
     assert_true(isinstance(loss, torch.Tensor) and loss.requires_grad,
                 "sft_loss should return a torch tensor that gradients can flow through "
                 "(no .item(), no numpy).")
-    grad, = torch.autograd.grad(loss, logits)
+    grad = logits.grad   # the worker's gradient of the loss with respect to logits
     assert_true(bool(torch.all(grad[masked] == 0)),
                 "sft_loss: the logits of masked positions (prompt, padding) received a gradient; "
                 "they must not.")
@@ -193,7 +199,8 @@ def bradley_terry_stable(fn: Callable) -> None:
                       "torch.nn.functional.logsigmoid.")
     assert_true(isinstance(loss, torch.Tensor) and loss.requires_grad,
                 "bradley_terry_loss should return a torch tensor that gradients can flow through.")
-    g_c, g_r = torch.autograd.grad(loss, (r_c, r_r))
+    g_c = r_c.grad if r_c.grad is not None else torch.zeros_like(r_c)
+    g_r = r_r.grad if r_r.grad is not None else torch.zeros_like(r_r)
     assert_true(float(g_c[0]) < 0 < float(g_r[0]),
                 "bradley_terry_loss: a gradient step should raise the chosen reward and lower the "
                 "rejected one.")
@@ -246,7 +253,6 @@ def kl_penalty_frozen_reference(fn: Callable) -> None:
                  mistakes=_kl_mistakes(p.detach(), q.detach(), mask))
     assert_true(isinstance(kl, torch.Tensor) and kl.requires_grad,
                 "kl_penalty should return a torch tensor that gradients can flow through.")
-    kl.sum().backward()
     assert_true(q.grad is None or bool(torch.all(q.grad == 0)),
                 "kl_penalty: a gradient reached the reference model's logits. The reference "
                 "(the SFT model) is frozen: detach its logits (ref_logits.detach()).")
@@ -298,10 +304,169 @@ def dpo_loss_gradients(fn: Callable) -> None:
         loss = fn(pc, pr, rc, rr, 0.5)
     assert_true(isinstance(loss, torch.Tensor) and loss.requires_grad,
                 "dpo_loss should return a torch tensor that gradients can flow through.")
-    loss.backward()
     assert_true(all(t.grad is None or bool(torch.all(t.grad == 0)) for t in (rc, rr)),
                 "dpo_loss: a gradient reached the reference log-probabilities. The reference is "
                 "frozen: detach them.")
     assert_true(bool(torch.all(pc.grad < 0)) and bool(torch.all(pr.grad > 0)),
                 "dpo_loss: a gradient step should make chosen answers more likely and rejected "
                 "ones less likely.")
+
+
+# --- one check per graded test cell ----------------------------------------------------
+
+CROSS_ENTROPY_FORBID_VISIBLE = ["course_lib.finetune", "torch.nn.functional.cross_entropy",
+                                "torch.nn.functional.nll_loss"]
+
+
+def test_format_sft_example_values(answers) -> str:
+    with answer("format_sft_example", forbid=["course_lib.finetune"]):
+        inputs, targets = answers.format_sft_example([2, 10, 11, 12], [20, 21, 3])
+    assert_equal(inputs.tolist(), [2, 10, 11, 12, 20, 21], "inputs for prompt [2, 10, 11, 12] and answer [20, 21, 3]")
+    assert_equal(targets.tolist(), [-100, -100, -100, 20, 21, 3],
+                 "targets for prompt [2, 10, 11, 12] and answer [20, 21, 3]",
+                 "Three targets (10, 11, 12) are prompt tokens; 20 is the first answer token and counts.")
+    answers.hidden()
+    format_sft_example_values(answers.format_sft_example)
+    return "format_sft_example: inputs and targets are right."
+
+
+def test_format_sft_example_edges(answers) -> str:
+    with answer("format_sft_example", forbid=["course_lib.finetune"]):
+        inputs, targets = answers.format_sft_example([2], [7, 3])
+    assert_equal(targets.tolist(), [7, 3], "targets for a one-token prompt [2] and answer [7, 3]",
+                 "With a one-token prompt no target is a prompt token: nothing is masked.")
+    assert_equal(inputs.dtype, torch.long, "the dtype of inputs", "Token ids are integers: use dtype=torch.long.")
+    answers.hidden()
+    format_sft_example_edges(answers.format_sft_example)
+    return "format_sft_example: the edge cases are right."
+
+
+def test_sft_loss_values(answers) -> str:
+    uniform = torch.zeros(1, 3, 4)
+    example = torch.tensor([[[9.0, -9.0, 0.0, 3.0], [0.0, 0.0, 0.0, 0.0], [2.0, 0.0, 0.0, 0.0]]])
+    with answer("sft_loss", forbid=CROSS_ENTROPY_FORBID_VISIBLE):
+        loss_uniform = answers.sft_loss(uniform, torch.tensor([[IGNORE, 2, 1]]))
+        loss_example = answers.sft_loss(example, torch.tensor([[IGNORE, 3, 0]]))
+    assert_close(loss_uniform, math.log(4), "sft_loss with uniform logits over 4 tokens",
+                 hint="Every token has probability 1/4, so each counted position costs log 4.",
+                 mistakes={"dividing by every position, the masked one too": 0.924196})
+    assert_close(loss_example, 0.863524, "sft_loss on the small example",
+                 hint="Position 0 is masked; positions 1 and 2 cost log 4 and log(e^2 + 3) - 2; take their mean.",
+                 mistakes={"dividing by every position, the masked one too": 0.575682,
+                           "the sum instead of the mean": 1.727047})
+    answers.hidden()
+    sft_loss_values(answers.sft_loss)
+    return "sft_loss: the loss is right."
+
+
+def test_sft_loss_masking(answers) -> str:
+    logits = torch.randn(2, 4, 5, generator=torch.Generator().manual_seed(0)).requires_grad_()
+    targets = torch.tensor([[IGNORE, IGNORE, 1, 2], [IGNORE, 3, IGNORE, IGNORE]])
+    with answer("sft_loss", forbid=CROSS_ENTROPY_FORBID_VISIBLE):
+        loss = answers.sft_loss(logits, targets)
+    assert_true(isinstance(loss, torch.Tensor) and loss.requires_grad,
+                "sft_loss should return a tensor that gradients can flow through (no .item(), no numpy).")
+    assert_true(bool(torch.all(logits.grad[targets == IGNORE] == 0)),
+                "sft_loss: masked positions received a gradient; positions with target -100 must not count.")
+    answers.hidden()
+    sft_loss_masking(answers.sft_loss)
+    return "sft_loss: masked positions get no gradient."
+
+
+def test_bradley_terry_loss_values(answers) -> str:
+    with answer("bradley_terry_loss", forbid=["course_lib.finetune"]):
+        tie = answers.bradley_terry_loss(torch.tensor([0.5, -2.0]), torch.tensor([0.5, -2.0]))
+        two = answers.bradley_terry_loss(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0]))
+    assert_close(tie, math.log(2), "bradley_terry_loss when both answers get the same reward",
+                 hint="sigmoid(0) = 1/2, and -log(1/2) = log 2.")
+    assert_close(two, 1.220095, "bradley_terry_loss for rewards chosen [1, 0], rejected [0, 2]",
+                 mistakes={"chosen and rejected swapped": 0.720095, "the sum instead of the mean": 2.440190})
+    answers.hidden()
+    bradley_terry_values(answers.bradley_terry_loss)
+    return "bradley_terry_loss: the loss is right."
+
+
+def test_bradley_terry_loss_stable(answers) -> str:
+    with answer("bradley_terry_loss", forbid=["course_lib.finetune"]):
+        far = answers.bradley_terry_loss(torch.tensor([-200.0]), torch.tensor([100.0]))
+    assert_close(far, 300.0, "bradley_terry_loss when the rejected answer scores 300 more",
+                 hint="sigmoid(-300) is 0 in floating point and log(0) = -inf: use F.logsigmoid.",
+                 mistakes={"chosen and rejected swapped": 0.0})
+    answers.hidden()
+    bradley_terry_stable(answers.bradley_terry_loss)
+    return "bradley_terry_loss: stable for large reward gaps."
+
+
+def test_kl_penalty_values(answers) -> str:
+    p = torch.log(torch.tensor([0.5, 0.5])).expand(1, 3, 2).clone()
+    q = torch.log(torch.tensor([0.25, 0.75])).expand(1, 3, 2).clone()
+    mask = torch.tensor([[False, True, True]])
+    with answer("kl_penalty", forbid=["course_lib.finetune", "torch.nn.functional.kl_div"]):
+        kl = answers.kl_penalty(p, q, mask)
+        same = answers.kl_penalty(p, p, mask)
+    assert_close(kl, [0.287682], "kl_penalty for p = (1/2, 1/2), q = (1/4, 3/4) at two masked-in positions",
+                 mistakes={"the KL the other way round, KL(q || p)": [0.261624],
+                           "forgetting the mask (every position counted)": [0.431523],
+                           "the mean over the positions instead of the sum": [0.143841]})
+    assert_close(same, [0.0], "kl_penalty of a model against itself")
+    answers.hidden()
+    kl_penalty_values(answers.kl_penalty)
+    return "kl_penalty: the values are right."
+
+
+def test_kl_penalty_frozen_reference(answers) -> str:
+    g = torch.Generator().manual_seed(1)
+    policy_logits = torch.randn(2, 3, 4, generator=g).requires_grad_()
+    ref_logits = torch.randn(2, 3, 4, generator=g).requires_grad_()
+    with answer("kl_penalty", forbid=["course_lib.finetune", "torch.nn.functional.kl_div"]):
+        kl = answers.kl_penalty(policy_logits, ref_logits, torch.ones(2, 3, dtype=torch.bool))
+    assert_equal(tuple(kl.shape), (2,), "the shape of kl_penalty's result", "One number per sequence: sum over positions.")
+    assert_true(ref_logits.grad is None, "kl_penalty: a gradient reached the reference logits; detach them.")
+    assert_true(policy_logits.grad is not None, "kl_penalty: no gradient reached the policy logits.")
+    answers.hidden()
+    kl_penalty_frozen_reference(answers.kl_penalty)
+    return "kl_penalty: gradients reach the policy only."
+
+
+def test_dpo_loss_values(answers) -> str:
+    lp = torch.tensor([-1.0, -4.0])
+    with answer("dpo_loss", forbid=["course_lib.finetune"]):
+        start = answers.dpo_loss(lp, lp - 2, lp, lp - 2, beta=0.1)
+        one = answers.dpo_loss(torch.tensor([-1.0]), torch.tensor([-3.0]), torch.tensor([-2.0]),
+                               torch.tensor([-1.0]), beta=0.5)
+    assert_close(start, math.log(2), "dpo_loss when the policy equals the reference",
+                 hint="Both log-ratios are 0, so the loss is -log sigmoid(0) = log 2.",
+                 mistakes={"forgetting the reference model": 0.598139})
+    assert_close(one, 0.201413, "dpo_loss(-1, -3, -2, -1, beta=0.5)",
+                 mistakes={"chosen and rejected swapped": 1.701413, "forgetting beta": 0.048587,
+                           "forgetting the reference model": 0.313262,
+                           "the ratios the wrong way round (reference minus policy)": 1.701413})
+    answers.hidden()
+    dpo_loss_values(answers.dpo_loss)
+    return "dpo_loss: the loss is right."
+
+
+def test_dpo_loss_gradients(answers) -> str:
+    pc, pr = torch.tensor([-2.0], requires_grad=True), torch.tensor([-2.0], requires_grad=True)
+    rc, rr = torch.tensor([-2.0], requires_grad=True), torch.tensor([-2.0], requires_grad=True)
+    with answer("dpo_loss", forbid=["course_lib.finetune"]):
+        answers.dpo_loss(pc, pr, rc, rr, beta=1.0)
+    assert_true(rc.grad is None and rr.grad is None,
+                "dpo_loss: a gradient reached the reference log-probabilities; detach them.")
+    assert_true(pc.grad is not None and pr.grad is not None and pc.grad.item() < 0 < pr.grad.item(),
+                "dpo_loss: a step downhill should raise the chosen answer's log-probability and lower the rejected one's.")
+    answers.hidden()
+    dpo_loss_gradients(answers.dpo_loss)
+    return "dpo_loss: gradients reach the policy only, in the right direction."
+
+
+FORBIDDEN = {
+    "test_format_sft_example_values": ("format_sft_example", FORBID),
+    "test_format_sft_example_edges": ("format_sft_example", FORBID),
+    "test_sft_loss_values": ("sft_loss", SFT_LOSS_FORBID), "test_sft_loss_masking": ("sft_loss", SFT_LOSS_FORBID),
+    "test_bradley_terry_loss_values": ("bradley_terry_loss", FORBID),
+    "test_bradley_terry_loss_stable": ("bradley_terry_loss", FORBID),
+    "test_kl_penalty_values": ("kl_penalty", KL_FORBID),
+    "test_kl_penalty_frozen_reference": ("kl_penalty", KL_FORBID),
+    "test_dpo_loss_values": ("dpo_loss", FORBID), "test_dpo_loss_gradients": ("dpo_loss", FORBID),
+}

@@ -1,8 +1,8 @@
-"""Hidden checks for Chapter 3 (how a model learns).
+"""Chapter 3 (how a model learns): one check per graded test cell, visible and hidden parts.
 
-Each function takes the learner's answer, draws fresh inputs at grading time,
-compares with a reference (torch where torch has one) and names the likely
-mistake on failure.
+Each ``test_<grade_id>(answers)`` repeats the notebook's visible checks, then
+(after ``answers.hidden()``) draws fresh inputs at grading time, compares
+with a reference (torch where torch has one) and names the likely mistake.
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.grading import (
-    answer,
     assert_close,
     assert_equal,
     assert_shape,
     assert_true,
     assert_unchanged,
-    check_call,
     fresh_rng,
 )
+from course_grader.channel import answer, check_call, fn
 
+FIX = "course_lib.grading.fixtures."
 SOFTMAX_FORBID = (
     "torch.softmax", "torch.nn.functional.softmax", "torch.Tensor.softmax",
     "torch.log_softmax", "torch.nn.functional.log_softmax", "torch.Tensor.log_softmax",
@@ -171,10 +171,10 @@ def numerical_gradient_values(numerical_gradient: Callable) -> None:
     rng = fresh_rng()
     A = rng.normal(size=(4, 4))
     cases = [
-        (lambda x: float(x @ A @ x), rng.normal(size=4), lambda x: (A + A.T) @ x, "x @ A @ x"),
-        (lambda x: float(np.sum(np.sin(x) * x)), rng.normal(size=(2, 3)),
+        (fn(FIX + "quadratic_form", A), rng.normal(size=4), lambda x: (A + A.T) @ x, "x @ A @ x"),
+        (fn(FIX + "sin_times_x"), rng.normal(size=(2, 3)),
          lambda x: np.cos(x) * x + np.sin(x), "sum(sin(x) * x) for a 2-D x"),
-        (lambda x: float(np.log(np.sum(np.exp(x)))), rng.normal(size=5), lambda x: _softmax(x),
+        (fn(FIX + "log_sum_exp"), rng.normal(size=5), lambda x: _softmax(x),
          "log(sum(exp(x)))"),
     ]
     for f, x, true_grad, name in cases:
@@ -193,11 +193,7 @@ def numerical_gradient_central(numerical_gradient: Callable) -> None:
     for shape, eps in (((3,), 1e-2), ((2, 2), 0.05)):
         x = rng.normal(size=shape)
         c = rng.uniform(0.5, 2.0, size=shape)
-
-        def f(v: np.ndarray) -> float:
-            assert_equal(np.shape(v), shape, "the shape of the array passed to f",
-                         "Call f with an array shaped like x, with one entry changed.")
-            return float(np.sum(c * v**3))
+        f = fn(FIX + "weighted_cube", c, list(shape))
 
         original = x.copy()
         with answer("numerical_gradient"):
@@ -319,7 +315,7 @@ def full_loss(X: np.ndarray, y: np.ndarray, params: dict) -> float:
     return _mlp_loss(X, y, params)[0].item()
 
 
-def train_improves(X: np.ndarray, y: np.ndarray, start: dict, trained: dict) -> None:
+def train_improves(X: np.ndarray, y: np.ndarray, start: dict, trained: dict) -> None:  # noqa: D103
     """A short run must lower the loss on all the data by at least 10%."""
     before, after = full_loss(X, y, start), full_loss(X, y, trained)
     assert_true(after < 0.9 * before, f"train: the loss on all the data went from {before:.3f} to "
@@ -342,3 +338,182 @@ def train_reaches_target(train: Callable, steps: int = 200, target: float = 0.4)
                 f"{start:.3f}); it should fall below {target}. Does every step use the parameters "
                 "returned by the previous step, and a new random mini-batch?")
     assert_equal(len(losses), steps, "the number of losses returned (one per step)")
+
+
+# --- one check per graded test cell ----------------------------------------------------
+
+BACKWARD_FORBID_VISIBLE = ["torch.Tensor.backward", "torch.autograd.grad", "torch.autograd.backward"]
+X_SMALL = np.array([[1.0, -1.0], [0.5, 2.0], [-1.5, 0.0]])
+Y_SMALL = np.array([0, 2, 1])
+PARAMS_SMALL = {"W1": np.array([[0.5, -0.3], [0.2, 0.8]]), "b1": np.array([0.1, -0.1]),
+                "W2": np.array([[1.0, -0.5, 0.3], [-0.4, 0.6, 0.9]]), "b2": np.array([0.0, 0.2, -0.2])}
+
+
+def _small():
+    return X_SMALL.copy(), Y_SMALL.copy(), {k: v.copy() for k, v in PARAMS_SMALL.items()}
+
+
+def make_clusters(seed: int = 0, n_per_class: int = 60) -> tuple:
+    """The notebook's training data: three clusters of 2-D points, labelled 0, 1, 2."""
+    rng = np.random.default_rng(seed)
+    angles = 2 * np.pi * np.arange(3) / 3
+    centres = 3.0 * np.column_stack([np.cos(angles), np.sin(angles)])
+    y = np.repeat(np.arange(3), n_per_class)
+    return centres[y] + rng.normal(size=(len(y), 2)), y
+
+
+def init_params(n_in: int, n_hidden: int, n_out: int, seed: int = 0) -> dict:
+    """The notebook's starting weights."""
+    rng = np.random.default_rng(seed)
+    return {"W1": rng.normal(0, 1 / np.sqrt(n_in), (n_in, n_hidden)), "b1": np.zeros(n_hidden),
+            "W2": rng.normal(0, 1 / np.sqrt(n_hidden), (n_hidden, n_out)), "b2": np.zeros(n_out)}
+
+
+def test_softmax_values(answers) -> str:
+    forbid = ["torch.softmax", "torch.nn.functional.softmax", "torch.Tensor.softmax"]
+    with answer("softmax", forbid=forbid):
+        p = answers.softmax(np.array([1.0, 2.0, 3.0]))
+        rows = answers.softmax(np.array([[0.0, 0.0], [0.0, np.log(3.0)]]))
+    assert_close(p, [0.090031, 0.244728, 0.665241], "softmax([1, 2, 3])")
+    assert_close(rows, [[0.5, 0.5], [0.25, 0.75]], "softmax of a 2-D array, row by row",
+                 hint="Apply softmax to each row: sums along the last axis (axis=-1).")
+    answers.hidden()
+    softmax_values(answers.softmax)
+    return "softmax: the probabilities are right."
+
+
+def test_softmax_stable(answers) -> str:
+    with answer("softmax"):
+        p = answers.softmax(np.array([1000.0, 1001.0, 1002.0]))
+    assert_close(p, [0.090031, 0.244728, 0.665241], "softmax([1000, 1001, 1002])",
+                 hint="e^1000 overflows to inf: subtract the largest score first.")
+    answers.hidden()
+    softmax_stable(answers.softmax)
+    return "softmax: stable for large scores."
+
+
+def test_cross_entropy_values(answers) -> str:
+    with answer("cross_entropy"):
+        uniform = answers.cross_entropy(np.zeros((2, 4)), np.array([0, 3]))
+        one = answers.cross_entropy(np.array([[2.0, 1.0, 0.0]]), np.array([0]))
+    assert_close(uniform, np.log(4), "cross_entropy of uniform scores over 4 words",
+                 hint="Every word has probability 1/4, so every loss is -log(1/4) = log 4.")
+    assert_close(one, 0.407606, "cross_entropy([[2, 1, 0]], targets=[0])")
+    answers.hidden()
+    cross_entropy_values(answers.cross_entropy)
+    return "cross_entropy: the loss is right."
+
+
+def test_cross_entropy_stable(answers) -> str:
+    with answer("cross_entropy"):
+        loss = answers.cross_entropy(np.array([[1000.0, 0.0], [0.0, 1000.0]]), np.array([1, 1]))
+    assert_close(loss, 500.0, "cross_entropy with one confident wrong and one confident right prediction",
+                 hint="The wrong one costs -log p = 1000; the right one 0; the mean is 500. "
+                      "Compute log p without forming p.")
+    answers.hidden()
+    cross_entropy_stable(answers.cross_entropy)
+    return "cross_entropy: stable for large scores."
+
+
+def test_numerical_gradient_values(answers) -> str:
+    x = np.array([1.0, -2.0, 3.0])
+    with answer("numerical_gradient"):
+        g = answers.numerical_gradient(fn(FIX + "power_sum", 2), x, 1e-5)
+    assert_close(g, [2.0, -4.0, 6.0], "numerical_gradient of sum(x**2) at [1, -2, 3]", atol=1e-6)
+    assert_close(x, [1.0, -2.0, 3.0], "x after the call", hint="Do not change x: bump a copy.")
+    answers.hidden()
+    numerical_gradient_values(answers.numerical_gradient)
+    return "numerical_gradient: close to the true gradient."
+
+
+def test_numerical_gradient_central(answers) -> str:
+    with answer("numerical_gradient"):
+        g = answers.numerical_gradient(fn(FIX + "power_sum", 3), np.array([1.0, 2.0]), 0.01)
+    assert_close(g, [3.0001, 12.0001], "numerical_gradient of sum(x**3) at [1, 2] with eps=0.01", atol=1e-8,
+                 hint="Use the central difference (f(x + eps) - f(x - eps)) / (2 eps).")
+    answers.hidden()
+    numerical_gradient_central(answers.numerical_gradient)
+    return "numerical_gradient: a central difference."
+
+
+def test_mlp_backward_output_layer(answers) -> str:
+    with answer("mlp_backward", forbid=BACKWARD_FORBID_VISIBLE):
+        grads = answers.mlp_backward(*_small())
+    assert_true(isinstance(grads, dict), "mlp_backward should return a dict of gradients.")
+    assert_shape(grads["W2"], (2, 3), 'grads["W2"]', "A gradient has the shape of its parameter.")
+    assert_close(grads["W2"], [[-0.014192, 0.168238, -0.154046], [0.187752, -0.014593, -0.17316]],
+                 'grads["W2"] for the small example', atol=1e-5)
+    assert_close(grads["b2"], [0.023775, 0.026879, -0.050654], 'grads["b2"] for the small example', atol=1e-5)
+    answers.hidden()
+    mlp_backward_output_layer(answers.mlp_backward)
+    return "mlp_backward: the output layer's gradients match torch."
+
+
+def test_mlp_backward_hidden_layer(answers) -> str:
+    with answer("mlp_backward", forbid=BACKWARD_FORBID_VISIBLE):
+        grads = answers.mlp_backward(*_small())
+    assert_shape(grads["W1"], (2, 2), 'grads["W1"]', "A gradient has the shape of its parameter.")
+    assert_close(grads["W1"], [[-0.264815, 0.049309], [0.09145, -0.107235]],
+                 'grads["W1"] for the small example', atol=1e-5)
+    assert_close(grads["b1"], [-0.025971, -0.013993], 'grads["b1"] for the small example', atol=1e-5)
+    answers.hidden()
+    mlp_backward_hidden_layer(answers.mlp_backward)
+    return "mlp_backward: the hidden layer's gradients match torch."
+
+
+def test_sgd_step_values(answers) -> str:
+    with answer("sgd_step"):
+        new = answers.sgd_step({"w": np.array([1.0, 2.0]), "b": np.array([0.5])},
+                               {"w": np.array([10.0, -10.0]), "b": np.array([1.0])}, 0.1)
+    assert_close(new["w"], [0.0, 3.0], 'sgd_step: the new "w"')
+    assert_close(new["b"], [0.4], 'sgd_step: the new "b"')
+    answers.hidden()
+    sgd_step_values(answers.sgd_step)
+    return "sgd_step: steps downhill."
+
+
+def test_sgd_step_inputs_unchanged(answers) -> str:
+    params = {"w": np.array([1.0, 2.0])}
+    with answer("sgd_step"):
+        answers.sgd_step(params, {"w": np.array([1.0, 1.0])}, 0.5)
+    assert_close(params["w"], [1.0, 2.0], 'params["w"] after sgd_step',
+                 hint="Build new arrays (params[name] - ...) instead of changing the old ones in place (-=).")
+    answers.hidden()
+    sgd_step_inputs_unchanged(answers.sgd_step)
+    return "sgd_step: leaves its inputs alone."
+
+
+def test_train_history(answers) -> str:
+    X_train, y_train = make_clusters(seed=0)
+    start_params = init_params(2, 16, 3, seed=0)
+    with answer("train", forbid=BACKWARD_FORBID_VISIBLE):
+        trained, losses = answers.train(X_train, y_train, start_params, 50, 0.5, 32, seed=0)
+    assert_equal(len(losses), 50, "len(losses) after 50 steps", "Record one loss per step.")
+    assert_equal(sorted(trained), ["W1", "W2", "b1", "b2"], "the keys of the trained parameters")
+    assert_true(np.mean(losses[-10:]) < np.mean(losses[:10]),
+                "train: the mini-batch losses should go down during training.")
+    answers.hidden()
+    train_improves(X_train, y_train, start_params, trained)
+    return "train: records the losses and improves the model."
+
+
+def test_train_reaches_target(answers) -> str:
+    X_train, y_train = make_clusters(seed=0)
+    start_params = init_params(2, 16, 3, seed=0)
+    with answer("train", forbid=BACKWARD_FORBID_VISIBLE, seconds=20):
+        trained, losses = answers.train(X_train, y_train, start_params, 200, 0.5, 32, seed=0)
+        final = answers.mlp_loss(X_train, y_train, trained)   # the notebook's own mlp_loss, as the kernel ran it
+    assert_true(final < 0.4, f"train: after 200 steps the loss on all the data is {final:.3f}; it should be below 0.4.")
+    answers.hidden()
+    train_reaches_target(answers.train)
+    return f"train: the loss on all the data fell to {final:.3f}."
+
+
+FORBIDDEN = {
+    "test_softmax_values": ("softmax", SOFTMAX_FORBID), "test_softmax_stable": ("softmax", SOFTMAX_FORBID),
+    "test_cross_entropy_values": ("cross_entropy", CROSS_ENTROPY_FORBID),
+    "test_cross_entropy_stable": ("cross_entropy", CROSS_ENTROPY_FORBID),
+    "test_mlp_backward_output_layer": ("mlp_backward", BACKWARD_FORBID),
+    "test_mlp_backward_hidden_layer": ("mlp_backward", BACKWARD_FORBID),
+    "test_train_history": ("train", BACKWARD_FORBID), "test_train_reaches_target": ("train", BACKWARD_FORBID),
+}

@@ -1,8 +1,9 @@
-"""Hidden checks for Chapter 2 (pretraining a base model).
+"""Chapter 2 (pretraining a base model): one check per graded test cell, visible and hidden parts.
 
-Each function takes the learner's answer, draws fresh inputs at grading time,
-compares with a reference and names the likely mistake on failure. The
-learner's functions work on plain Python lists and numpy arrays.
+Each ``test_<grade_id>(answers)`` repeats the notebook's visible checks, then
+(after ``answers.hidden()``) draws fresh inputs at grading time, compares
+with a reference and names the likely mistake on failure. The learner's
+functions work on plain Python lists and numpy arrays.
 """
 
 from __future__ import annotations
@@ -13,18 +14,13 @@ from typing import Callable
 
 import numpy as np
 
-from course_lib import corpus, lm  # noqa: F401  (lm is loaded so that it can be forbidden)
-from course_lib.grading import (
-    answer,
-    assert_close,
-    assert_equal,
-    assert_true,
-    check_call,
-    fresh_rng,
-)
+from course_lib import corpus
+from course_lib.grading import assert_close, assert_equal, assert_true, fresh_rng
+from course_grader.channel import answer, check_call, fn
 
 FORBID = ("course_lib.lm", "course_lib.tokenize")
 UNK = "<unk>"
+FIX = "course_lib.grading.fixtures."
 
 
 # --- 1. encode ------------------------------------------------------------------
@@ -255,19 +251,7 @@ def bigram_probs(probs_fn: Callable) -> None:
 
 def _random_predictor(rng: np.random.Generator, V: int) -> Callable:
     """A made-up model whose guesses depend on the last id and the prefix length."""
-    by_last = rng.normal(0, 2, size=(V, V))
-    by_length = rng.normal(0, 1, size=(3, V))
-
-    def next_probs(prefix) -> np.ndarray:
-        prefix = [int(i) for i in prefix]
-        if not prefix:
-            raise AssertionError("evaluate asked for a prediction with an empty prefix: the first "
-                                 "prediction is the word after <bos>, so the prefix is at least [<bos>].")
-        scores = by_last[prefix[-1]] + by_length[len(prefix) % 3]
-        p = np.exp(scores - scores.max())
-        return p / p.sum()
-
-    return next_probs
+    return fn(FIX + "predictor", rng.normal(0, 2, size=(V, V)), rng.normal(0, 1, size=(3, V)))
 
 
 def _evaluate_reference(next_probs: Callable, id_docs: list[list[int]], log=np.log,
@@ -326,3 +310,133 @@ def evaluate_nll(evaluate: Callable) -> None:
             "returning (mean_nll, accuracy) in the wrong order": want[0],
         }, hint="Average -ln p(true id) over every prediction of every document, all pooled together.")
     assert_true(math.isfinite(float(got[1])), "mean_nll should be a finite number")
+
+
+# --- one check per graded test cell ----------------------------------------------------
+
+VOCAB = {"<pad>": 0, "<unk>": 1, "<bos>": 2, "<eos>": 3,
+         "I": 4, "have": 5, "to": 6, "go": 7, "the": 8, "store": 9, ".": 10}
+SENTENCE = "I have to go to the store .".split()
+TOKEN_IDS = [2, 4, 5, 6, 7, 6, 8, 9, 10, 3]
+DOCS = [
+    "Mia needs bread , so she has to go to the bakery .".split(),
+    "Paris is the capital of France .".split(),
+    "Mia needs bread , so she has to go to the bakery .".split(),
+    "Tom needs milk , so he walks to the store .".split(),
+    "The capital of Japan is Tokyo .".split(),
+    "Paris is the capital of France .".split(),
+]
+ALWAYS_THE_SAME = fn(FIX + "constant_probs", [0.0, 0.0, 0.0, 0.2, 0.8])
+HELD_OUT = [[2, 4, 4, 3]]
+
+
+def test_encode_known(answers) -> str:
+    with answer("encode"):
+        ids = answers.encode(list(SENTENCE), dict(VOCAB))
+    assert_equal(ids, [4, 5, 6, 7, 6, 8, 9, 10], "encode('I have to go to the store .')")
+    answers.hidden()
+    encode_known(answers.encode)
+    return "encode: known words get their ids."
+
+
+def test_encode_unknown(answers) -> str:
+    with answer("encode"):
+        ids = answers.encode(["I", "have", "to", "go", "to", "the", "bakery", "now"], dict(VOCAB))
+    assert_equal(ids, [4, 5, 6, 7, 6, 8, 1, 1], "encode('I have to go to the bakery now')",
+                 "Unknown words get the id of '<unk>', which is 1 here.")
+    answers.hidden()
+    encode_unknown(answers.encode)
+    return "encode: unknown words become <unk>."
+
+
+def test_make_pairs_shapes(answers) -> str:
+    with answer("make_pairs"):
+        contexts, targets = answers.make_pairs(list(TOKEN_IDS), 3, 0)
+    assert_equal(np.shape(contexts), (9, 3), "shape of the contexts for 10 ids and context_size=3",
+                 "There is one pair per token after <bos>: short contexts are padded, not skipped.")
+    assert_equal(np.shape(targets), (9,), "shape of the targets for 10 ids")
+    answers.hidden()
+    make_pairs_shapes(answers.make_pairs)
+    return "make_pairs: one pair per target, contexts of the right length."
+
+
+def test_make_pairs_values(answers) -> str:
+    with answer("make_pairs"):
+        contexts, targets = answers.make_pairs([2, 4, 5, 6, 3], 2, 0)
+    assert_close(targets, [4, 5, 6, 3], "targets of make_pairs([2, 4, 5, 6, 3], 2, 0)")
+    assert_close(contexts, [[0, 2], [2, 4], [4, 5], [5, 6]], "contexts of make_pairs([2, 4, 5, 6, 3], 2, 0)",
+                 hint="Context t holds the 2 ids just before target t, padded on the left with 0.")
+    answers.hidden()
+    make_pairs_values(answers.make_pairs)
+    return "make_pairs: contexts and targets are right."
+
+
+def test_split_documents_sizes(answers) -> str:
+    with answer("split_documents"):
+        train, test = answers.split_documents([list(d) for d in DOCS], 0.25, seed=0)
+    assert_equal(len(train) + len(test), 6, "number of documents in train + test", "Keep every copy.")
+    assert_equal(len(set(map(tuple, test))), 1, "distinct documents in test (25% of 4 distinct ones)")
+    answers.hidden()
+    split_documents_sizes(answers.split_documents)
+    return "split_documents: every document kept, the right share in test."
+
+
+def test_split_documents_no_leak(answers) -> str:
+    with answer("split_documents"):
+        train, test = answers.split_documents([list(d) for d in DOCS], 0.5, seed=1)
+    leaked = set(map(tuple, train)) & set(map(tuple, test))
+    assert_true(not leaked, f"these documents are in both train and test: {leaked}")
+    answers.hidden()
+    split_documents_no_leak(answers.split_documents)
+    return "split_documents: no leak, and the seed decides."
+
+
+def test_bigram_counts(answers) -> str:
+    with answer("bigram_counts"):
+        counts = answers.bigram_counts([[2, 4, 5, 3], [2, 4, 3]], 6)
+    expected = np.zeros((6, 6))
+    expected[2, 4], expected[4, 5], expected[5, 3], expected[4, 3] = 2, 1, 1, 1
+    assert_close(counts, expected, "bigram_counts([[2, 4, 5, 3], [2, 4, 3]], 6)")
+    answers.hidden()
+    bigram_counts(answers.bigram_counts)
+    return "bigram_counts: right."
+
+
+def test_bigram_probs(answers) -> str:
+    counts = np.array([[0.0, 2.0, 1.0], [0.0, 0.0, 0.0], [3.0, 0.0, 1.0]])
+    with answer("bigram_probs"):
+        p = answers.bigram_probs(counts, 0, 1.0)
+    assert_close(p, [1 / 6, 3 / 6, 2 / 6], "bigram_probs(counts, 0, alpha=1) for counts row [0, 2, 1]")
+    with answer("bigram_probs"):
+        p = answers.bigram_probs(counts, 1, 0.5)
+    assert_close(p, [1 / 3, 1 / 3, 1 / 3], "bigram_probs(counts, 1, alpha=0.5) for a row never seen",
+                 hint="A row of zeros must give the uniform distribution, not nan.")
+    answers.hidden()
+    bigram_probs(answers.bigram_probs)
+    return "bigram_probs: right, smoothing included."
+
+
+def test_evaluate_accuracy(answers) -> str:
+    with answer("evaluate"):
+        accuracy, mean_nll = answers.evaluate(ALWAYS_THE_SAME, [list(d) for d in HELD_OUT])
+    assert_close(accuracy, 2 / 3, "accuracy of the silly model on [<bos>, 4, 4, <eos>]",
+                 hint="It guesses id 4 every time: right twice out of three predictions.")
+    answers.hidden()
+    evaluate_accuracy(answers.evaluate)
+    return "evaluate: accuracy is right."
+
+
+def test_evaluate_nll(answers) -> str:
+    with answer("evaluate"):
+        accuracy, mean_nll = answers.evaluate(ALWAYS_THE_SAME, [list(d) for d in HELD_OUT])
+    assert_close(mean_nll, -(np.log(0.8) + np.log(0.8) + np.log(0.2)) / 3,
+                 "mean_nll of the silly model on [<bos>, 4, 4, <eos>]")
+    answers.hidden()
+    evaluate_nll(answers.evaluate)
+    return "evaluate: mean negative log-likelihood is right."
+
+
+FORBIDDEN = {f"test_{name}_{aspect}": (name, FORBID) for name, aspect in (
+    ("encode", "known"), ("encode", "unknown"), ("make_pairs", "shapes"), ("make_pairs", "values"),
+    ("split_documents", "sizes"), ("split_documents", "no_leak"), ("evaluate", "accuracy"), ("evaluate", "nll"))}
+FORBIDDEN.update({"test_bigram_counts": ("bigram_counts", FORBID), "test_bigram_probs": ("bigram_probs", FORBID)})
