@@ -13,6 +13,11 @@ written only by the parent process, whole or not at all:
 
 * ``graded`` — nbgrader graded it; the message lists anything worth knowing
   (restored cells, a timeout, the memory limit, a dead kernel...);
+* ``tamper suspected`` — graded, but in some test cells the learner's kernel
+  said "pass" where the trusted grader failed the same checks (the cells are
+  named); the trusted scores are recorded;
+* ``review`` — graded, but the answer cells use constructs an instructor
+  should look at (``exec``, ``inspect``, frames...; the lines are quoted);
 * ``not graded`` — the file is empty, not a notebook, another chapter's, or
   nbgrader failed; the message says which, and the learner scores 0.
 
@@ -37,10 +42,11 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
-from course_lib.instructor import sandbox, submissions
+from course_lib.instructor import sandbox, submissions, trusted
 from course_lib.instructor.course import Course
 
 STATUS_FILE = "status.json"
+GRADED = ("graded", trusted.TAMPER, trusted.REVIEW)  # statuses whose scores are in the gradebook
 
 
 @dataclass
@@ -98,7 +104,7 @@ def _start_worker(root: str, options: Options, workspace: str, slots: "multiproc
     extra.Autograde.autograde_preprocessors = [
         "course_lib.instructor.execute.GuardedExecute", "nbgrader.preprocessors.IgnorePattern",
         "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
-        "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
+        "course_lib.instructor.trusted.TrustedGrade", "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
         "nbgrader.preprocessors.CheckCellMetadata"]
     if options.timeout:
         extra.Execute.timeout = options.timeout
@@ -206,9 +212,12 @@ def _outcome(course: Course, chapter: str, learner: str, result: dict, notes: li
         lines = [line for line in (result.get("log", "") + "\n" + result.get("error", "")).splitlines()
                  if ("ERROR" in line or "Error" in line or "sandbox:" in line) and "above traceback" not in line]
         return Status("not graded", "nbgrader failed: " + (lines[-1].strip() if lines else "unknown error"))
-    for path in sorted((course.autograded / learner / chapter).glob("*.ipynb")):
-        notes = notes + _events(nbformat.read(path, as_version=4))
-    return Status("graded", "; ".join(notes))
+    graded = [nbformat.read(path, as_version=4)
+              for path in sorted((course.autograded / learner / chapter).glob("*.ipynb"))]
+    for nb in graded:
+        notes = notes + _events(nb)
+    flag, trusted_notes = trusted.status_of(graded)
+    return Status(flag or "graded", "; ".join(trusted_notes + notes))
 
 
 def _ensure_students(course: Course, learners: set[str]) -> None:
@@ -276,7 +285,7 @@ def _run_pool(course: Course, tasks: dict, statuses: dict[str, dict[str, Status]
             except Exception as error:  # noqa: BLE001 (a worker died: say so, go on)
                 result, slot = {"success": False, "error": f"the grading process died ({error!r})"}, -1
             status = _outcome(course, chapter, learner, result, notes)
-            if status.status == "graded":
+            if status.status in GRADED:
                 merge(course, slot, chapter, learner)
                 status.digest = digest
             statuses[chapter][learner] = status
