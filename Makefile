@@ -32,6 +32,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e ./grader
 	touch $(STAMP)
 
 # MathJax, the widget manager and RequireJS at the versions pinned in

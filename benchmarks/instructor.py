@@ -4,11 +4,15 @@ The same 30 synthetic learners (solutions, blank notebooks, mutants and
 alternatives of ``tests/answers/<chapter>.py``) submit every chapter in
 ``solutions/``; they are graded twice, each time in a fresh copy of the course:
 
-- ``autograde_learners_per_min_serial``: plain ``nbgrader autograde``, one
-  process, chapter after chapter;
-- ``autograde_learners_per_min_jobs2``: ``course autograde --jobs 2``
-  (sandboxed kernels, private gradebooks merged);
-- ``autograde_speedup``: their ratio.
+- ``autograde_learners_per_min_serial``: plain ``nbgrader autograde`` (nbgrader's
+  own preprocessors: the learner's kernel decides the scores), one process,
+  chapter after chapter;
+- ``autograde_trusted_learners_per_min_jobs2``: ``course autograde --jobs 2``
+  (sandboxed kernels, and every score decided by the trusted grader, which
+  runs each learner's answers in a sandboxed worker; private gradebooks
+  merged);
+- ``autograde_trusted_speedup``: their ratio (issue 13's target: at least 1.5
+  on 2 cores).
 
 Run on its own with ``python benchmarks/instructor.py [CHAPTER ...]``.
 """
@@ -58,6 +62,12 @@ def make_course(folder: Path, chapters: list[str], learners: int) -> Path:
     return folder
 
 
+def plain_nbgrader_config(folder: Path) -> None:
+    """The course's nbgrader_config.py without the trusted grader: nbgrader as it comes."""
+    lines = (ROOT / "nbgrader_config.py").read_text().splitlines(keepends=True)
+    (folder / "nbgrader_config.py").write_text("".join(line for line in lines if "TrustedGrade" not in line))
+
+
 def _timed(command: list[str], cwd: Path) -> float:
     start = time.perf_counter()
     subprocess.run(command, cwd=cwd, env=pipeline.ENV, check=True, capture_output=True, timeout=3600)
@@ -72,14 +82,15 @@ def measure(chapters: list[str] | None = None, learners: int = 30) -> dict[str, 
         make_course(serial_course, chapters, learners)
         parallel_course = Path(tmp) / "parallel"
         shutil.copytree(serial_course, parallel_course)
+        plain_nbgrader_config(serial_course)
         for chapter in chapters:
             pipeline.nbgrader(serial_course, "generate_assignment", chapter, "--force")
         subprocess.run([COURSE, "release"], cwd=parallel_course, env=pipeline.ENV, check=True, capture_output=True)
         serial = sum(_timed(pipeline.NBGRADER + ["autograde", chapter], serial_course) for chapter in chapters)
         parallel = _timed([COURSE, "autograde", "--jobs", "2"], parallel_course)
     return {"autograde_learners_per_min_serial": learners / (serial / 60),
-            "autograde_learners_per_min_jobs2": learners / (parallel / 60),
-            "autograde_speedup": serial / parallel}
+            "autograde_trusted_learners_per_min_jobs2": learners / (parallel / 60),
+            "autograde_trusted_speedup": serial / parallel}
 
 
 if __name__ == "__main__":

@@ -77,7 +77,10 @@ def _npy(array: np.ndarray) -> str:
 
 
 def _from_npy(text: str) -> np.ndarray:
-    array = np.load(io.BytesIO(base64.b64decode(text, validate=True)), allow_pickle=False)
+    try:
+        array = np.load(io.BytesIO(base64.b64decode(text, validate=True)), allow_pickle=False)
+    except (ValueError, OSError, EOFError, TypeError) as error:
+        raise WireError(f"not a plain array ({error})") from None
     if not isinstance(array, np.ndarray) or array.dtype.hasobject:
         raise WireError("not a plain array")
     return array

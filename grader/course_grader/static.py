@@ -162,9 +162,10 @@ def _under(name: str, modules: tuple[str, ...]) -> bool:
     return any(name == m or name.startswith(m + ".") for m in modules)
 
 
-def review(cells: list[tuple[str, str]]) -> list[str]:
-    """Lines of learner cells that use constructs an instructor should look at."""
-    notebook = _Notebook(cells)
+def review(cells: list[tuple[str, str]], context: list[tuple[str, str]] = ()) -> list[str]:
+    """Lines of learner cells that use constructs an instructor should look at (``context``: cells read
+    for their imports only)."""
+    notebook = _Notebook(list(context) + list(cells))
     found = []
     for label, source in cells:
         tree = _parse(source)
@@ -217,4 +218,4 @@ def inspect(answer_cells: list[tuple[str, str]], setup_cells: list[tuple[str, st
     imports only).
     """
     notebook = _Notebook(setup_cells + answer_cells)
-    return Findings(forbidden=forbidden_uses(notebook, forbidden), review=review(answer_cells))
+    return Findings(forbidden=forbidden_uses(notebook, forbidden), review=review(answer_cells, setup_cells))
