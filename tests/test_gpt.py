@@ -307,3 +307,17 @@ def test_dropout_only_acts_in_training_mode():
     torch.testing.assert_close(model(idx)[0], model(idx)[0])
     model.train()
     assert not torch.allclose(model(idx)[0], model(idx)[0])
+
+
+def test_the_code_chapter_4_shows_says_so_and_is_included_by_name():
+    from pathlib import Path
+
+    from course_lib import gpt
+
+    chapter = (Path(__file__).resolve().parent.parent / "book" / "chapters" / "04_transformers.md").read_text()
+    for name, obj in [("attention", gpt.attention),
+                      ("CausalSelfAttention.forward", gpt.CausalSelfAttention.forward),
+                      ("Block.forward", gpt.Block.forward)]:
+        assert "Chapter 4" in obj.__doc__, name
+        assert f":pyobject: {name}\n" in chapter, name
+    assert chapter.count("```{literalinclude} ../../course_lib/gpt.py") == 3
