@@ -70,8 +70,7 @@ def cmd_collect(course: Course, args: argparse.Namespace) -> None:
 
 
 def cmd_autograde(course: Course, args: argparse.Namespace) -> None:
-    options = grading.Options(jobs=args.jobs, timeout=args.timeout, isolate=not args.no_namespaces,
-                              force=args.force,
+    options = grading.Options(jobs=args.jobs, timeout=args.timeout, force=args.force,
                               limits=sandbox.Limits(cpu_seconds=args.cpu_seconds,
                                                     memory_bytes=args.memory_mb << 20,
                                                     processes=args.processes))
@@ -138,9 +137,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=2, help="learners graded at once (default 2)")
     p.add_argument("--timeout", type=int, help="seconds per cell (default: Execute.timeout of nbgrader_config.py)")
     p.add_argument("--force", action="store_true", help="grade again submissions graded before and unchanged")
-    p.add_argument("--no-namespaces", action="store_true",
-                   help="no mount, network or process namespaces: kernels still run as an unprivileged "
-                        "user with the limits, but can read what that user may")
     p.add_argument("--cpu-seconds", type=int, default=300, help="CPU time per kernel (default 300)")
     p.add_argument("--memory-mb", type=int, default=4096, help="address space per process (default 4096)")
     p.add_argument("--processes", type=int, default=256, help="processes and threads per kernel (default 256)")

@@ -22,9 +22,11 @@ Started as root on Linux, :func:`run`, before the command's first line runs:
    socket paths become links to them: the grader's own runtime folder is never
    given to the kernel;
 2. puts the kernel in a child cgroup (v2) with limits on memory, processes
-   and CPU, where the machine delegates those controllers to the grader
-   (:func:`cgroup_base`); the cgroup is removed, with anything left in it,
-   when the kernel ends;
+   and CPU of the kernel and everything it starts, where the machine lets the
+   grader use those controllers (:func:`cgroup_base`: a parent cgroup made
+   for grading and named in ``COURSE_CGROUP``, see :data:`CGROUP_HELP`, or the
+   grader's own cgroup if it is the root one); the cgroup is removed, with
+   anything left in it, when the kernel ends;
 3. in a child process, enters new mount, network, process-id, IPC and
    host-name namespaces (the mount namespace is made private first, so the
    machine never sees these mounts): no network but a loopback that is down,
@@ -44,7 +46,9 @@ Started as root on Linux, :func:`run`, before the command's first line runs:
    learners, ``submissions.zip``, other clones of the repository or the
    grader-only package). Every writable file system is a size-limited tmpfs
    (``Limits.disk_bytes`` each), so a learner cannot fill the grader's disk;
-5. drops to the unprivileged user with no capabilities and ``no_new_privs``,
+5. drops to an unprivileged user id that no other running sandbox uses
+   (from ``Settings.uid`` up; the per-user process limit is then the
+   kernel's own) with no capabilities and ``no_new_privs``,
    sets resource limits (:class:`Limits`: CPU seconds, address space per
    process, processes of that user, file size, open files, no core dumps),
    and runs the command with an **allow-listed environment**
@@ -90,6 +94,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 ENV_SETTINGS = "COURSE_SANDBOX"  # JSON of Settings, set by the grader for its kernels
+CGROUP_ENV = "COURSE_CGROUP"  # a cgroup v2 folder made for grading (see CGROUP_HELP)
+CGROUP_HELP = """\
+As root, on a machine with cgroup v2 (/sys/fs/cgroup/cgroup.controllers lists memory, pids, cpu):
+  mkdir /sys/fs/cgroup/course-grading
+  echo '+memory +pids +cpu' > /sys/fs/cgroup/cgroup.subtree_control
+  echo '+memory +pids +cpu' > /sys/fs/cgroup/course-grading/cgroup.subtree_control
+  export COURSE_CGROUP=/sys/fs/cgroup/course-grading    # then run course autograde"""
 WORKSPACE_PREFIX = "course-grading-"  # the grader's mkdtemp folders; nothing else is ever chowned
 RUNTIME_INSIDE = "/run/jupyter"  # the kernel's runtime folder, as the kernel sees it
 HOME_INSIDE = "/tmp/home"
@@ -121,6 +132,8 @@ FRESH_TMP = ("/tmp", "/var/tmp", "/dev/shm")  # each an empty tmpfs in the sandb
 DEVICES = ("null", "zero", "full", "random", "urandom")
 USR = ("bin", "lib", "lib32", "lib64", "libx32", "libexec", "share/zoneinfo")
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "mime.types", "fonts")
+UID_LOCKS = "/run/lock/course-sandbox" if os.path.isdir("/run/lock") else "/tmp/course-sandbox-uids"
+UID_RANGE = 1000  # kernels at once on one machine, at most
 MAX_COPY_FILES = 1000  # a learner's folder larger than this is not copied (a kernel started in / ...)
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -148,7 +161,7 @@ class Limits:
 class Settings:
     """What the grader tells the sandbox through the environment."""
 
-    uid: int = 64000                 # the unprivileged user the kernel runs as
+    uid: int = 64000                 # the unprivileged user the kernel runs as (the first one free from here)
     hide: tuple[str, ...] = ()       # absolute paths covered if they lie inside an allowed folder
     workspace: str = ""              # the grading run's mkdtemp folder (kernel folders, connection files)
     limits: Limits = field(default_factory=Limits)
@@ -259,25 +272,38 @@ def _pivot_root(new_root: str) -> None:
 # --- cgroup v2 ------------------------------------------------------------------------
 
 def cgroup_base() -> Path | None:
-    """Our own cgroup v2 folder, if it lets us make children with memory, pids and cpu limits."""
+    """The cgroup v2 folder under which each kernel gets a child with memory, pids and cpu limits.
+
+    cgroup v2 lets a cgroup hand controllers to children only while it holds
+    no process itself (but for the root), so the grader cannot use its own
+    cgroup unless it runs in the root one. The instructor may name a parent
+    made for grading in ``COURSE_CGROUP`` (see :data:`CGROUP_HELP`); else our
+    own cgroup is tried. None: no cgroup limits here (rlimits only).
+    """
+    candidates = []
+    if os.environ.get(CGROUP_ENV):
+        candidates.append(Path(os.environ[CGROUP_ENV]))
     try:
         own = next(line[3:] for line in Path("/proc/self/cgroup").read_text().splitlines()
                    if line.startswith("0::"))
         mounts = [line.split() for line in Path("/proc/self/mountinfo").read_text().splitlines()]
         point = next(f[4] for f in mounts if f[f.index("-") + 1] == "cgroup2")
+        candidates.append(Path(point) / own.lstrip("/"))
     except (OSError, StopIteration, ValueError):
-        return None
-    base = Path(point) / own.lstrip("/")
+        pass
     wanted = {"memory", "pids", "cpu"}
-    try:
-        enabled = set((base / "cgroup.subtree_control").read_text().split())
-        if not wanted <= enabled:
-            if not wanted <= set((base / "cgroup.controllers").read_text().split()):
-                return None
-            (base / "cgroup.subtree_control").write_text(" ".join(f"+{c}" for c in sorted(wanted - enabled)))
-    except OSError:
-        return None  # not delegated to us, or our cgroup holds processes (cgroup v2 forbids both)
-    return base if os.access(base, os.W_OK) else None
+    for base in candidates:
+        try:
+            enabled = set((base / "cgroup.subtree_control").read_text().split())
+            if not wanted <= enabled:
+                if not wanted <= set((base / "cgroup.controllers").read_text().split()):
+                    continue
+                (base / "cgroup.subtree_control").write_text(" ".join(f"+{c}" for c in sorted(wanted - enabled)))
+        except OSError:
+            continue  # not delegated to us, or this cgroup holds processes (cgroup v2 forbids both)
+        if os.access(base, os.W_OK):
+            return base
+    return None
 
 
 class Cgroup:
@@ -456,10 +482,16 @@ def apply_limits(limits: Limits) -> None:
 
 
 def _drop_privileges(uid: int) -> None:
+    parent = os.getppid()
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)  # from root to another id: every capability goes
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    # Changing user clears the parent-death signal: set it again, so that killing the sandbox
+    # (as jupyter_client does with a kernel that stops answering) ends the kernel too.
+    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
+    if os.getppid() != parent:
+        os._exit(FAILED_TO_START)
 
 
 def kernel_env(settings: Settings, home: str, tmp: str, runtime: str | None,
@@ -566,6 +598,8 @@ def run(command: list[str], settings: Settings) -> int:
     own = os.getcwd()
     if not _small_folder(own):
         raise SystemExit(f"sandbox: the kernel's folder {own} holds more than {MAX_COPY_FILES} files")
+    uid, uid_lock = _free_uid(settings.uid)  # held until this kernel ends
+    settings = replace(settings, uid=uid)
     kernel_dir = Path(tempfile.mkdtemp(prefix="kernel-", dir=workspace))
     kernel_dir.chmod(0o711)
     links: list[str] = []
@@ -607,6 +641,31 @@ def run(command: list[str], settings: Settings) -> int:
             if os.path.islink(link):
                 os.unlink(link)
         shutil.rmtree(kernel_dir, ignore_errors=True)
+        os.close(uid_lock)
+
+
+def _free_uid(first: int) -> tuple[int, int]:
+    """A user id no other running sandbox uses, from ``first`` up, and the descriptor that holds it.
+
+    The process limit counts processes per user id across the machine, so two
+    kernels under one id (two grading runs at once, or ``course sandbox``
+    beside a run) would share it: a fork bomb in one would stop the other.
+    Each id is held with a lock on a file of :data:`UID_LOCKS` for the
+    kernel's lifetime (the lock goes when the process ends, however it ends).
+    """
+    import fcntl
+    os.makedirs(UID_LOCKS, mode=0o700, exist_ok=True)
+    st = os.lstat(UID_LOCKS)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        raise SystemExit(f"sandbox: {UID_LOCKS} must be a folder of ours that nobody else may write")
+    for uid in range(first, first + UID_RANGE):
+        fd = os.open(os.path.join(UID_LOCKS, str(uid)), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return uid, fd
+        except BlockingIOError:
+            os.close(fd)
+    raise SystemExit(f"sandbox: user ids {first} to {first + UID_RANGE - 1} are all in use")
 
 
 def _closed_ancestor(path: str, uid: int) -> str | None:
@@ -709,7 +768,8 @@ def probe(course: Path, settings: Settings) -> dict[str, str]:
     if out.returncode != 0:
         raise RuntimeError(f"the sandbox failed to start:\n{out.stderr}")
     report = json.loads(out.stdout.strip().splitlines()[-1])
-    report["cgroup v2 limits (memory, processes, CPU)"] = "enforced" if cgroup_base() else "not available (rlimits only)"
+    report["cgroup v2 limits (memory, processes, CPU)"] = (
+        "enforced" if cgroup_base() else f"not available: rlimits only (to enable, see {CGROUP_ENV} in the guide)")
     return report
 
 
