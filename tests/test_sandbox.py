@@ -84,7 +84,7 @@ print(json.dumps({
     'env': sorted(os.environ), 'secret': 'GRADER_SECRET' in os.environ,
     'root': sorted(os.listdir('/')), 'uid': os.getuid(), 'own': open('answer.txt').read(),
     'runtime': [st.st_uid, oct(st.st_mode & 0o7777), chmod],
-    'course_lib': course_lib.__file__, 'repository': sorted(os.listdir(os.path.dirname(os.path.dirname(course_lib.__file__)))),
+    'course_lib': course_lib.__file__, 'course_grader': __import__('importlib').util.find_spec('course_grader') is not None, 'repository': sorted(os.listdir(os.path.dirname(os.path.dirname(course_lib.__file__)))),
 }))
 """
 
@@ -100,6 +100,7 @@ def test_a_command_sees_its_own_folder_python_and_packages_and_nothing_else(plac
     out = report(through_sandbox(own, workspace, code))
     assert out["own"] == "mine" and out["uid"] >= 64000
     assert not any(out["read"].values()), out["read"]
+    assert not out["course_grader"]  # the grader-only package is not there
     assert out["repository"] == sorted({"course_lib", ".venv"} & set(os.listdir(pipeline.ROOT))), out["repository"]
     assert set(out["root"]) <= {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc",
                                 "tmp", "var", "run", *{p.split("/")[1] for p in sandbox.allowed_paths()},
@@ -132,6 +133,9 @@ def test_every_command_gets_a_fresh_root_owned_runtime_folder(place):
     assert out["runtime"] == [0, "0o1733", "PermissionError"]  # root's, and chmod is refused
     listing = through_sandbox(own, workspace, "import os; os.listdir(os.environ['JUPYTER_RUNTIME_DIR'])")
     assert "PermissionError" in listing.stderr  # it may add sockets to it, not list it
+    link = through_sandbox(own, workspace, "import os; r = os.environ['JUPYTER_RUNTIME_DIR']\n"
+                           "os.symlink('/etc/hosts', r + '/kernel-1')\nopen(r + '/kernel-1').read()")
+    assert "Too many levels of symbolic links" in link.stderr  # links there lead nowhere, for the grader too
     assert os.listdir(workspace) == []  # every kernel's folder is gone
 
 

@@ -122,7 +122,7 @@ CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
-MNT_DETACH = 2
+MNT_DETACH, MS_NOSYMFOLLOW = 2, 256
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "arm64": 41, "riscv64": 41, "ppc64le": 203,
                   "s390x": 217, "i686": 217, "armv7l": 218}
@@ -411,7 +411,13 @@ def _build_root(root: str, own: str, connection: dict | None, settings: Settings
     _copy_learner(own, inside, uid)
     runtime = _target(root, RUNTIME_INSIDE)  # fresh, root's, mode 1733: the kernel adds sockets, nothing more
     os.makedirs(runtime)
-    _mount("tmpfs", runtime, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,nr_inodes=64,mode=1733")
+    # nosymfollow: the grader connects to the sockets through this folder; a link the kernel put
+    # in their place must not lead it to a socket of the machine's (Linux 5.10 and later).
+    flags, options = MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,nr_inodes=64,mode=1733"
+    try:
+        _mount("tmpfs", runtime, "tmpfs", flags | MS_NOSYMFOLLOW, options)
+    except OSError:
+        _mount("tmpfs", runtime, "tmpfs", flags, options)
     _write_connection(runtime, connection, uid)
     allowed = allowed_paths(settings)
     for path in settings.hide:  # should an allowed folder hold one of these, cover it
