@@ -63,6 +63,7 @@ class Value:
         return Value(self.data + other.data, (self, other), (1.0, 1.0), "+")
 
     def __mul__(self, other: Value | Number) -> Value:
+        """``a * b`` (a is self): the local derivatives are b and a. Shown in Chapter 3."""
         other = _as_value(other)
         return Value(self.data * other.data, (self, other), (other.data, self.data), "*")
 
@@ -131,6 +132,7 @@ class Value:
 
         Interior nodes get this call's gradients (their old grads are reset);
         leaves accumulate, as in torch, until :func:`zero_grad` is called.
+        Shown in Chapter 3.
         """
         order = topological_order(self)
         for node in order:

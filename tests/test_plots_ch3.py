@@ -92,6 +92,8 @@ def test_training_curve_with_floor_and_eval():
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["mini-batch loss", "running mean", "held-out loss", "best possible (exact)"]
     assert ax.lines[-1].get_ydata()[0] == 0.5
+    fig = plots.training_curve(steps, loss, [0, 100], [3.0, 1.0], eval_label="fresh documents")
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()][2] == "fresh documents"
 
 
 def test_knobs_widget_redraws_when_a_knob_turns(monkeypatch):
@@ -119,3 +121,27 @@ def test_learning_rate_widget_follows_the_slider(monkeypatch):
     assert titles[0].startswith("learning rate 0.1:")
     assert titles[-1].startswith("learning rate 0.21:")
     assert float(titles[-1].split("final loss ")[1]) == pytest.approx(bowl(*descend(0.21)[-1]), rel=1e-2)
+
+
+def test_code_the_chapter_shows_is_where_it_says():
+    """Chapter 3 shows library code with literalinclude: the targets must exist,
+    and each function it shows says so in its docstring."""
+    import inspect
+    import re
+    from pathlib import Path
+
+    from course_lib import autograd, train
+
+    chapter = (Path(__file__).resolve().parent.parent / "book" / "chapters" / "03_learning.md").read_text()
+    shown = re.findall(r":pyobject: Value\.(\w+)", chapter)
+    assert shown == ["__mul__", "backward"]
+    for name in shown:
+        assert "Shown in Chapter 3" in inspect.getdoc(getattr(autograd.Value, name))
+    source = inspect.getsource(train)
+    for marker in re.findall(r":(?:start-after|end-before): (.+)", chapter):
+        assert source.count(marker) == 1, marker
+    assert "Shown in Chapter 3" in inspect.getdoc(train.fit)
+    start = source.index("Chapter 3 shows the loop from here")
+    loop = source[start:source.index("Chapter 3 shows the loop up to here")]
+    for step in ("get_batch(generator)", "loss.backward()", "opt.step()"):
+        assert step in loop
