@@ -13,14 +13,16 @@ come from the environment variable ``COURSE_SANDBOX`` (:class:`Settings`).
 Started as root on Linux, :func:`run`, before the command's first line runs:
 
 1. makes a fresh folder for this kernel inside the grading run's *workspace*
-   (a root-owned folder the grader made with :func:`make_workspace`). In it, a
-   fresh **runtime folder**, owned by root with mode ``1733``: the kernel may
-   create its sockets there but can neither list, change nor remove the
-   folder, and the next kernel gets another one. If the command has
-   ``-f CONNECTION_FILE`` (a Jupyter kernel), the kernel gets its own copy of
-   that file, pointing its Unix sockets into that folder, and the grader's
-   socket paths become links to them: the grader's own runtime folder is never
-   given to the kernel;
+   (a root-owned folder the grader made with :func:`make_workspace`), and
+   gives the kernel a fresh **runtime folder** of its own: a tiny tmpfs at
+   ``/run/jupyter`` inside the sandbox, owned by root with mode ``1733`` and
+   mounted ``nosymfollow``. The kernel may create its sockets there but can
+   neither list, change nor remove the folder, and the next kernel gets
+   another one. If the command has ``-f CONNECTION_FILE`` (a Jupyter kernel),
+   the kernel gets its own copy of that file, pointing its Unix sockets into
+   that folder, and each socket path the grader uses becomes a link to the
+   kernel's socket (through ``/proc/PID/root``): the grader's own runtime
+   folder stays root's and is never shown to the kernel;
 2. puts the kernel in a child cgroup (v2) with limits on memory, processes
    and CPU of the kernel and everything it starts, where the machine lets the
    grader use those controllers (:func:`cgroup_base`: a parent cgroup made
@@ -62,9 +64,10 @@ process it started dies with it; the kernel's folder is deleted.
 Fallbacks. Where the machine forbids namespaces (:func:`namespaces_allowed`;
 some containers do), the command runs as the unprivileged user in a scratch
 copy of the learner's folder (on the grader's disk, so only the per-file limit
-bounds what it writes), with the allow-listed environment, the fresh
-root-owned runtime folder, the resource limits and the cgroup where
-available, but it can read whatever that user may read on the machine. It
+bounds what it writes), with the allow-listed environment, a fresh
+root-owned runtime folder (on the disk too, without ``nosymfollow``), the
+resource limits and the cgroup where available, but it can read whatever
+that user may read on the machine. It
 refuses to start, with a message saying why, when that user cannot reach the
 interpreter (for example pyenv in ``/root``, mode 700): install Python where
 other users may read it, or grade where namespaces are allowed. Not root or
