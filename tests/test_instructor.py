@@ -1,4 +1,4 @@
-"""The instructor's `course` command on Chapter 1: a zip of 30 good, partial, broken and hostile submissions to grades.
+"""The instructor's `course` command on Chapter 1: a zip of 30 good, partial, broken and hostile submissions and 16 tampering ones, to grades.
 
 One module-scoped run (``course release``, ``collect``, ``autograde --jobs 2``,
 ``feedback``, ``grades``) in a temporary course folder; the tests read what it
@@ -38,7 +38,7 @@ EXPECTED = {
     "empty": ("not graded", "empty file", 0.0),
     "other_assignment": ("not graded", "graded cells of ch1", 0.0),
     "deleted_cell": ("graded", "deleted and restored", FULL),
-    "moved_cell": ("graded", "moved", FULL - 1),
+    "moved_cell": ("graded", "moved", FULL),  # the trusted grader runs every answer before any check
     "retyped_cell": ("graded", "changed to another type", FULL),
     "edited_test": ("graded", "edited and restored", FULL),
     "infinite_loop": ("graded", "ran out of time", FULL - LAST),
@@ -52,6 +52,19 @@ EXPECTED = {
     "fork_bomb": ("graded", "", FULL - LAST),
 }
 ISOLATED = sandbox.namespaces_allowed()
+TAMPER_SAMPLES = Path(__file__).resolve().parent / "submissions" / "tamper"
+FLAGS = ("tamper suspected", "review")
+# tampering sample -> what it must end as: "tamper suspected", "review", or "zero" (no points, any status);
+# whatever it is, never full credit unflagged (see tests/submissions/make.py, TAMPER)
+# ("flagged": either flag; where the kernel also said "pass" to a failed check, "tamper suspected" wins)
+TAMPER_EXPECTED = {
+    "ast_transformer": "tamper suspected", "exception_handler": "flagged",
+    "grading_functions_replaced": "flagged", "sys_modules_entry": "flagged", "redefined_asserts": "tamper suspected",
+    "numpy_allclose": "flagged", "always_equal_int": "flagged", "ne_returns_false": "flagged",
+    "default_argument": "zero", "closure": "zero", "patched_forbidden": "flagged", "frame_expected": "flagged",
+    "exec_submissions_zip": "flagged", "exec_second_clone": "flagged", "worker_tripwire": "flagged",
+    "builtins_patched": "flagged",
+}
 
 
 def course(folder: Path, *args: str, timeout: int = 600) -> str:
@@ -97,6 +110,8 @@ def _grade_everything(root: Path) -> dict:
             archive.writestr(f"export/{name}_1005_{NAME}", nbformat.writes(notebook))
         for path in sorted(SAMPLES.glob("*.ipynb")):
             archive.write(path, f"export/{learner(path.stem)}_2000_attempt_{NAME}")
+        for path in sorted(TAMPER_SAMPLES.glob("*.ipynb")):
+            archive.write(path, f"export/tamper-{learner(path.stem)}_3000_{NAME}")
     mounts = _mounts()
     out = {"release": course(root, "release"), "collect": course(root, "collect", str(root / "submissions.zip"))}
     out["autograde"] = course(root, "autograde", "--jobs", "2", "--timeout", "5", "--memory-mb", "1024",
@@ -127,9 +142,9 @@ def run(tmp_path_factory):
 
 def test_collect_reads_the_zip_and_normalises_names(run):
     root, out = run
-    assert "30 notebooks collected" in out["collect"], out["collect"]
+    assert f"{30 + len(TAMPER_EXPECTED)} notebooks collected" in out["collect"], out["collect"]
     assert (root / "submitted" / "ana-maria" / "ch1" / NAME).is_file()
-    assert len(out["rows"]) == 30
+    assert len(out["rows"]) == 30 + len(TAMPER_EXPECTED)
 
 
 def test_good_learners_get_full_marks_and_blank_gets_zero(run):
@@ -158,6 +173,24 @@ def test_bad_submission_has_status_message_and_score(run, sample):
 
 def test_every_sample_is_in_a_test():
     assert {p.stem for p in SAMPLES.glob("*.ipynb")} == set(EXPECTED)
+    assert {p.stem for p in TAMPER_SAMPLES.glob("*.ipynb")} == set(TAMPER_EXPECTED)
+    assert len(TAMPER_EXPECTED) >= 14
+
+
+@pytest.mark.parametrize("sample", sorted(TAMPER_EXPECTED))
+def test_tampering_ends_flagged_or_at_zero(run, sample):
+    """Issue 13: no tampering notebook gets full (or any) credit unflagged; honest learners beside them keep theirs."""
+    row = run[1]["rows"][f"tamper-{learner(sample)}"]
+    score, status, expected = float(row["score"]), row["status"], TAMPER_EXPECTED[sample]
+    assert status in FLAGS or score == 0, row
+    if expected == "zero":
+        assert score == 0, row
+    elif expected == "flagged":
+        assert status in FLAGS, row
+    else:
+        assert status == expected, row
+    if status == "tamper suspected":
+        assert "test_" in row["message"], row  # the cells are named
 
 
 def _output(root: Path, sample: str) -> str:
@@ -191,13 +224,13 @@ def test_autograde_again_changes_nothing(run):
     assert out["again"].splitlines()[0] == out["autograde"].splitlines()[0]
     with Gradebook(Course(root).db_url) as gb:
         graded = {s.student_id for s in gb.assignment_submissions("ch1")}
-    assert graded == {name for name, row in out["rows"].items() if row["status"] == "graded"}
+    assert graded == {name for name, row in out["rows"].items() if row["status"] in ("graded",) + FLAGS}
 
 
 def test_feedback_has_no_hidden_tests(run):
     root, _ = run
     reports = list((root / "feedback").glob(f"*/ch1/{NAME[:-6]}.html"))
-    assert len(reports) == sum(r["status"] == "graded" for r in run[1]["rows"].values())
+    assert len(reports) == sum(r["status"] in ("graded",) + FLAGS for r in run[1]["rows"].values())
     source = nbformat.read(pipeline.SOLUTIONS / "ch1" / NAME, as_version=4)
     for report in reports:
         text = report.read_text()

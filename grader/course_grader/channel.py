@@ -61,10 +61,12 @@ def worker_command() -> list[str]:
 class Worker:
     """One learner's worker process: the notebook's cells run there, calls are served from there."""
 
-    def __init__(self, cells: list[tuple[str, str]], cwd: str, cell_seconds: float = CELL_SECONDS) -> None:
+    def __init__(self, cells: list[tuple[str, str]], cwd: str, cell_seconds: float = CELL_SECONDS,
+                 course_cells: set[str] = frozenset()) -> None:
         self.cells = cells                  # (label, source), in notebook order
         self.cwd = cwd
         self.cell_seconds = cell_seconds
+        self.course_cells = set(course_cells)  # the course's own (locked) cells: at least CELL_SECONDS each
         self.broken: dict[str, str] = {}     # cells that hung or killed the worker: not run again
         self.errors: dict[str, str] = {}     # cells that raised
         self.process: subprocess.Popen | None = None
@@ -146,10 +148,11 @@ class Worker:
             for label, source in self.cells:
                 if label in self.broken:
                     continue
+                seconds = max(self.cell_seconds, CELL_SECONDS) if label in self.course_cells else self.cell_seconds
                 try:
-                    reply = self._request({"op": "exec", "source": source, "label": label}, self.cell_seconds)
+                    reply = self._request({"op": "exec", "source": source, "label": label}, seconds)
                 except WorkerTimeout:
-                    self.broken[label] = f"still running after {self.cell_seconds:g} s"
+                    self.broken[label] = f"still running after {seconds:g} s"
                     break
                 except WorkerStopped as error:
                     self.broken[label] = f"it stopped the worker ({error})"

@@ -97,7 +97,7 @@ def grade(chapter: str, nb, cwd: str, module: ModuleType | None = None, cell_sec
     setup = [(label, source) for label, source in cells if label in locked]
     findings = static.inspect(learner, setup, getattr(module, "FORBIDDEN", {}))
     report.review = findings.review
-    worker = Worker(cells, cwd, cell_seconds=cell_seconds)
+    worker = Worker(cells, cwd, cell_seconds=cell_seconds, course_cells=locked)
     answers = Answers(worker)
     try:
         for cell in nb["cells"]:
