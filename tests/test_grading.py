@@ -132,7 +132,7 @@ def test_chapter1_hidden_checks_accept_correct_answers():
     (ch1.relu, np.abs, "absolute value"),
     (ch1.dense_values, lambda X, W, b: X @ W, "forgetting the bias"),
     (ch1.mlp_deep, lambda X, p, f: reduce(lambda h, Wb: h @ Wb[0] + Wb[1], p, X), "forgetting the activation"),
-    (ch1.count_parameters, lambda s: sum(s), "counting the neurons"),
+    (ch1.count_parameters_hidden, lambda s: sum(s), "counting the neurons"),
 ])
 def test_chapter1_hidden_checks_name_the_mistake(check, wrong, mistake):
     with pytest.raises(AssertionError, match=mistake):
