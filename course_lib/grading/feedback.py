@@ -12,7 +12,8 @@
   ``onerror=`` or an ``<iframe>`` in an output would run in the learner's
   browser. This preprocessor leaves only inert HTML: no script, no event
   handlers, no iframes, objects or embeds, no ``javascript:`` (or any other
-  non-web) URL, no widgets, and image sizes that are numbers.
+  non-web) URL, no widgets, and image sizes and execution counts that are
+  numbers.
 """
 
 from __future__ import annotations
@@ -136,6 +137,10 @@ def clean_output(output: NotebookNode) -> NotebookNode:
     return output
 
 
+def _count(value: object) -> bool:
+    return value is None or isinstance(value, int) and not isinstance(value, bool)
+
+
 def _text(value: object) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
@@ -163,8 +168,12 @@ class SanitizeHTML(NbGraderPreprocessor):
             cell.pop("attachments", None)
         elif cell.cell_type == "raw":
             cell.source = clean(_text(cell.source))
+        if "execution_count" in cell and not _count(cell.execution_count):
+            cell.execution_count = None  # the template prints it raw; the kernel can send anything
         for output in cell.get("outputs", []):
             clean_output(output)
+            if "execution_count" in output and not _count(output.execution_count):
+                output.execution_count = None
         grading = cell.metadata.get("nbgrader", {})
         if "grade_id" in grading and not SAFE_ID.match(str(grading["grade_id"])):
             grading["grade_id"] = html.escape(str(grading["grade_id"]), quote=True)  # the template prints it raw
