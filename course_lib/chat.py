@@ -107,35 +107,83 @@ def question_batch(vocab: Vocab, countries: Sequence[str]) -> torch.Tensor:
 # Preferences
 # ---------------------------------------------------------------------------
 
+# The four kinds of answer: the right or a wrong capital, in a full sentence or short.
+ANSWER_KINDS: tuple[str, ...] = ("right full", "right short", "wrong full", "wrong short")
+# Every pairing of two kinds where people have a preference, chosen kind first.
+# People want the truth first and the complete sentence second: a right short
+# answer beats a wrong full one. Between two wrong answers they have none.
+PAIRINGS: tuple[tuple[str, str], ...] = (
+    ("right full", "right short"),     # format only
+    ("right full", "wrong full"),      # truth only
+    ("right full", "wrong short"),     # both
+    ("right short", "wrong full"),     # truth against format
+    ("right short", "wrong short"),    # truth only, short
+)
+# The pairings a first, naive collection would hold: the best answer against
+# each of the others, never a right short answer against a wrong full one.
+BEST_VERSUS_REST: tuple[tuple[str, str], ...] = tuple(p for p in PAIRINGS if p[0] == "right full")
+
+
+def answer_of_kind(country: str, kind: str, wrong: str) -> list[str]:
+    """The answer of ``kind`` (one of ``ANSWER_KINDS``); ``wrong`` is the wrong capital to use."""
+    if kind not in ANSWER_KINDS:
+        raise ValueError(f"kind must be one of {ANSWER_KINDS}, got {kind!r}")
+    truth, style = kind.split()
+    return answer(country, "full" if style == "full" else "terse",
+                  None if truth == "right" else wrong)
+
+
+def kind_of_answer(country: str, words: Sequence[str]) -> str | None:
+    """Which of ``ANSWER_KINDS`` an answer is, or None if it is none of them."""
+    words = list(words)
+    for capital in sorted(CAPITALS):
+        truth = "right" if capital == corpus.COUNTRIES[country] else "wrong"
+        if words == answer(country, "full", capital):
+            return f"{truth} full"
+        if words == answer(country, "terse", capital):
+            return f"{truth} short"
+    return None
+
+
 @dataclass(frozen=True)
 class Pair:
-    """Two answers to the question about ``country``; people preferred ``chosen``."""
+    """Two answers to the question about ``country``; people preferred ``chosen``.
+
+    ``pairing`` names the kinds of the two answers, e.g. ("right short", "wrong full").
+    """
     country: str
     chosen: tuple[str, ...]
     rejected: tuple[str, ...]
+    pairing: tuple[str, str] = ("right full", "right short")
 
 
-def preference_pairs(countries: Sequence[str], wrong_per_country: int = 3,
-                     seed: int = 0) -> list[Pair]:
+def preference_pairs(countries: Sequence[str], wrong_per_country: int = 3, seed: int = 0,
+                     pairings: Sequence[tuple[str, str]] = PAIRINGS) -> list[Pair]:
     """Pairs of answers about ``countries``, each with the one people chose.
 
     For each country and each of ``wrong_per_country`` wrong capitals, people
-    compared the best answer (the complete sentence, correct) with three
-    others: the terse correct answer, and the wrong capital in either style.
-    They always chose the complete, correct sentence. The wrong capitals are
-    drawn at random from the capitals of the other ``countries``, so pairs
-    about one group of countries never mention the capitals of another group.
+    compared the four kinds of answer (``ANSWER_KINDS``) in every pairing of
+    ``pairings``: the right capital beats a wrong one whatever the format, and
+    between two right answers the complete sentence wins (that pair, which
+    holds no wrong capital, is shown once per wrong capital all the same, so
+    each pairing weighs the same). The wrong capitals are drawn at random from the capitals
+    of the other ``countries``, so pairs about one group of countries never
+    mention the capitals of another group.
     """
+    for pairing in pairings:
+        if tuple(pairing) not in PAIRINGS:
+            raise ValueError(f"people have no preference in the pairing {pairing!r}; "
+                             f"known pairings: {PAIRINGS}")
     rng = random.Random(f"pairs/{seed}")
     pool = {corpus.COUNTRIES[c] for c in countries}
     pairs = []
     for country in countries:
         others = sorted(pool - {corpus.COUNTRIES[country]})
         for wrong in rng.sample(others, wrong_per_country):
-            best = tuple(answer(country, "full"))
-            for worse in (answer(country, "terse"), answer(country, "full", wrong),
-                          answer(country, "terse", wrong)):
-                pairs.append(Pair(country, best, tuple(worse)))
+            for chosen, rejected in pairings:
+                pairs.append(Pair(country, tuple(answer_of_kind(country, chosen, wrong)),
+                                  tuple(answer_of_kind(country, rejected, wrong)),
+                                  (chosen, rejected)))
     return pairs
 
 
@@ -208,20 +256,37 @@ def is_question(words: Sequence[str]) -> bool:
     return len(words) > 0 and words[0] in ("What", "Which")
 
 
+def is_wrong_full(country: str, words: Sequence[str]) -> bool:
+    """Is the answer a complete sentence that names a wrong capital ("The capital is Vienna .")?"""
+    return kind_of_answer(country, words) == "wrong full"
+
+
 def rates(countries: Sequence[str], answers: Sequence[Sequence[Sequence[str]]]) -> dict[str, float]:
-    """Shares of answers that are correct, preferred, or another question."""
+    """Shares of answers that are correct, preferred, another question, or confidently wrong.
+
+    "wrong_full" is the share of complete sentences naming a wrong capital.
+    """
     flat = [(c, a) for c, group in zip(countries, answers) for a in group]
     n = len(flat)
     return {
         "correct": sum(is_correct(c, a) for c, a in flat) / n,
         "preferred": sum(is_preferred(c, a) for c, a in flat) / n,
         "question": sum(is_question(a) for _, a in flat) / n,
+        "wrong_full": sum(is_wrong_full(c, a) for c, a in flat) / n,
     }
+
+
+def rates_by_country(countries: Sequence[str],
+                     answers: Sequence[Sequence[Sequence[str]]]) -> dict[str, dict[str, float]]:
+    """``rates`` of each country's answers on its own."""
+    return {c: rates([c], [group]) for c, group in zip(countries, answers)}
 
 
 __all__ = [
     "SFT_COUNTRIES", "HELDOUT_COUNTRIES", "CAPITALS", "QUESTION", "STYLES", "SFT_STYLES",
     "question", "answer", "few_shot_prompt", "prompt_ids", "answer_ids", "sft_examples",
-    "question_batch", "first_sentence", "Pair", "preference_pairs", "pair_sequences", "pair_examples", "ask",
-    "is_correct", "is_preferred", "is_question", "rates",
+    "question_batch", "first_sentence", "ANSWER_KINDS", "PAIRINGS", "BEST_VERSUS_REST",
+    "answer_of_kind", "kind_of_answer", "Pair", "preference_pairs", "pair_sequences",
+    "pair_examples", "ask", "is_correct", "is_preferred", "is_question", "is_wrong_full",
+    "rates", "rates_by_country",
 ]

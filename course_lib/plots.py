@@ -728,3 +728,67 @@ def training_curve(steps: Sequence[int], train_loss: Sequence[float],
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+# --- Chapter 5 -----------------------------------------------------------------
+
+def assistant_pipeline() -> Figure:
+    """Chapter 5's diagram: from the course text to an assistant, step by step.
+
+    Rounded, filled boxes are models; square, outlined boxes are training
+    steps; plain italic text is the data each step learns from. Mid-tone
+    colours and black text on the figure's own white background keep it
+    readable in the site's light and dark themes.
+    """
+    fig, ax = plt.subplots(figsize=(11, 4.4))
+    ax.set_xlim(0, 15.2)
+    ax.set_ylim(0, 5.2)
+    ax.axis("off")
+    model_color, step_color, data_color = "#9ecae1", "#fdd49e", "#555555"
+
+    def box(x, y, label, kind, w=1.9, h=0.95):
+        style = "round,pad=0.06,rounding_size=0.25" if kind == "model" else "square,pad=0.06"
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle=style,
+                                    facecolor=model_color if kind == "model" else step_color,
+                                    edgecolor="#333333", linewidth=1.2))
+        ax.text(x, y, label, ha="center", va="center", fontsize=10, color="black",
+                weight="bold" if kind == "model" else "normal")
+
+    def data(x, y, label):
+        ax.text(x, y, label, ha="center", va="center", fontsize=9, style="italic",
+                color=data_color)
+
+    def arrow(start, end, dashed=False):
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=13,
+                                     color="#333333", linewidth=1.2,
+                                     linestyle="--" if dashed else "-",
+                                     shrinkA=0, shrinkB=0))
+
+    y = 2.5                                     # the main row
+    data(1.0, y, "course text\n(Chapters 2-4)")
+    box(3.0, y, "pretraining", "step", w=1.7)
+    box(5.2, y, "base model", "model", w=1.6)
+    box(7.6, y, "supervised\nfine-tuning", "step", w=1.8)
+    box(10.0, y, "SFT model", "model", w=1.6)
+    box(12.2, y, "RLHF", "step", w=1.3)
+    box(14.3, y, "assistant", "model", w=1.5)
+    for x0, x1 in ((1.75, 2.15), (3.85, 4.4), (6.0, 6.7), (8.5, 9.2), (10.8, 11.55),
+                   (12.85, 13.55)):
+        arrow((x0, y), (x1, y))
+    # SFT learns from answers people wrote
+    data(7.6, 4.45, "answers written\nby people")
+    arrow((7.6, 4.0), (7.6, y + 0.53))
+    # preferences -> reward model -> RLHF
+    data(9.9, 4.3, "preference pairs:\npeople's choices\nbetween two answers")
+    box(12.2, 4.3, "reward model", "model", w=1.9, h=0.7)
+    arrow((10.95, 4.3), (11.2, 4.3))
+    arrow((12.2, 3.95), (12.2, y + 0.53))
+    # DPO: the same pairs, no reward model
+    box(12.2, 0.7, "DPO", "step", w=1.3, h=0.7)
+    data(9.7, 0.7, "the same preference pairs")
+    arrow((10.95, 0.7), (11.55, 0.7))
+    arrow((10.6, y - 0.45), (11.6, 0.95))
+    arrow((12.85, 0.9), (13.8, y - 0.5))
+    ax.text(12.85, 1.55, "or", ha="left", va="center", fontsize=9, color=data_color)
+    fig.tight_layout()
+    return fig

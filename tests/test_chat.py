@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from course_lib import chat, corpus
@@ -40,15 +41,27 @@ def test_sft_examples_mask_the_question():
     assert VOCAB.decode(targets[prompt_len - 1:]) == ["Paris", ".", "<eos>"]
 
 
-def test_preference_pairs_prefer_the_sentence_and_stay_in_their_group():
+def test_preference_pairs_put_truth_first_then_format_and_stay_in_their_group():
     countries = ["Peru", "Chile", "Cuba"]
     pairs = chat.preference_pairs(countries, wrong_per_country=2, seed=3)
-    assert len(pairs) == 3 * 2 * 3
+    assert len(pairs) == 3 * 2 * len(chat.PAIRINGS)
     allowed = {corpus.COUNTRIES[c] for c in countries}
     for p in pairs:
-        assert chat.is_preferred(p.country, p.chosen) and not chat.is_preferred(p.country, p.rejected)
-        assert p.rejected == tuple(chat.answer(p.country, "terse")) or not chat.is_correct(p.country, p.rejected)
+        chosen, rejected = p.pairing
+        assert chat.kind_of_answer(p.country, p.chosen) == chosen
+        assert chat.kind_of_answer(p.country, p.rejected) == rejected
+        assert chat.is_correct(p.country, p.chosen)           # truth first: the chosen is always right
+        if chat.is_correct(p.country, p.rejected):             # then format
+            assert chat.is_preferred(p.country, p.chosen) and not chat.is_preferred(p.country, p.rejected)
         assert {w for w in p.rejected if w in chat.CAPITALS} <= allowed
+    # every pairing appears, including a right short answer over a wrong full one
+    assert {p.pairing for p in pairs} == set(chat.PAIRINGS)
+    assert ("right short", "wrong full") in chat.PAIRINGS
+    assert ("right short", "wrong full") not in chat.BEST_VERSUS_REST
+    first = chat.preference_pairs(countries, wrong_per_country=2, seed=3, pairings=chat.BEST_VERSUS_REST)
+    assert len(first) == 3 * 2 * 3 and all(chat.is_preferred(p.country, p.chosen) for p in first)
+    with pytest.raises(ValueError):
+        chat.preference_pairs(countries, pairings=[("wrong full", "wrong short")])
     assert pairs == chat.preference_pairs(countries, wrong_per_country=2, seed=3)
     chosen, rejected = chat.pair_sequences(VOCAB, pairs)[0]
     assert chosen[0] == VOCAB.bos_id and chosen[-1] == VOCAB.eos_id
@@ -67,7 +80,21 @@ def test_grading_answers():
     assert not chat.is_preferred("Japan", "Tokyo .".split())
     assert chat.is_question("What is the capital of Peru ?".split())
     rates = chat.rates(["Japan"], [["Tokyo .".split(), "What is".split()]])
-    assert rates == {"correct": 0.5, "preferred": 0.0, "question": 0.5}
+    assert rates == {"correct": 0.5, "preferred": 0.0, "question": 0.5, "wrong_full": 0.0}
+    assert chat.is_wrong_full("Japan", "The capital is Vienna .".split())
+    assert not chat.is_wrong_full("Japan", "Vienna .".split())
+    assert not chat.is_wrong_full("Japan", "The capital is Tokyo .".split())
+    by_country = chat.rates_by_country(["Japan", "Peru"], [["Tokyo .".split()],
+                                                          ["The capital is Rome .".split()]])
+    assert by_country["Japan"]["correct"] == 1.0 and by_country["Peru"]["wrong_full"] == 1.0
+
+
+def test_answer_kinds_round_trip():
+    for kind in chat.ANSWER_KINDS:
+        words = chat.answer_of_kind("Japan", kind, wrong="Lima")
+        assert chat.kind_of_answer("Japan", words) == kind
+    assert chat.kind_of_answer("Japan", "The capital is head to".split()) is None
+    assert chat.kind_of_answer("Japan", "What is the capital of Peru ?".split()) is None
 
 
 def test_ask_returns_answers_per_prompt_without_eos():
