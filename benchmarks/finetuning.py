@@ -6,13 +6,22 @@ values, so they are exactly the numbers the page prints:
 
 - ``base_zero_shot_accuracy``: share of the base model's sampled continuations
   of "What is the capital of X ?" that name the right capital (held-out X);
-- ``sft_heldout_accuracy``: the same share after SFT;
-- ``reward_model_pair_accuracy``: held-out preference pairs ranked correctly;
+- ``sft_heldout_accuracy``: the same share after SFT (target >= 0.80);
+- ``reward_model_pair_accuracy_min``: held-out preference pairs ranked as
+  people did, in the worst of the pairings (right/wrong x full/short, see
+  ``chat.PAIRINGS``; target >= 0.90); ``reward_model_pair_accuracy`` is the
+  mean over the pairings;
 - ``rlhf_preferred_rate``, ``dpo_preferred_rate``: share of answers that are
-  the preferred complete sentence, after RLHF and after DPO;
-- ``rlhf_accuracy_drop``, ``dpo_accuracy_drop``: SFT accuracy minus accuracy
-  after RLHF / DPO (points as a fraction; negative means it rose);
-- ``chapter5_exec_s``: seconds to execute the whole page.
+  the preferred complete sentence with the right capital, after RLHF and
+  after DPO (target >= 0.85);
+- ``rlhf_right_capital_drop``, ``dpo_right_capital_drop``: SFT's share of
+  right capitals minus the share after RLHF / DPO (a fraction; negative
+  means it rose; target <= 0.02);
+- ``chapter5_exec_s``: wall seconds to execute the whole page;
+  ``chapter5_kernel_cpu_s``: CPU seconds of the page's kernel (one thread),
+  close to the wall time on a quiet machine.
+
+All rates are sampled at the temperature the chapter states, with fixed seeds.
 """
 
 from __future__ import annotations
@@ -21,13 +30,15 @@ import time
 from pathlib import Path
 
 import jupytext
+import nbformat
 from nbclient import NotebookClient
 
 from course_lib import zoo
 
 PAGE = Path(__file__).resolve().parent.parent / "book" / "chapters" / "05_finetuning.md"
-FIGURES = ("base_zero_shot_accuracy", "sft_heldout_accuracy", "reward_model_pair_accuracy",
-           "rlhf_preferred_rate", "dpo_preferred_rate", "rlhf_accuracy_drop", "dpo_accuracy_drop")
+FIGURES = ("base_zero_shot_accuracy", "sft_heldout_accuracy", "reward_model_pair_accuracy_min",
+           "reward_model_pair_accuracy", "rlhf_preferred_rate", "dpo_preferred_rate",
+           "rlhf_right_capital_drop", "dpo_right_capital_drop")
 
 
 def glued_values(nb) -> dict[str, str]:
@@ -45,6 +56,8 @@ def glued_values(nb) -> dict[str, str]:
 def measure() -> dict[str, float]:
     zoo.load("base-gpt")   # the book builds with the base model cached
     nb = jupytext.read(PAGE)
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import time; print('KERNEL_CPU', time.process_time())"))
     start = time.perf_counter()
     NotebookClient(nb, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(PAGE.parent)}}).execute()
@@ -52,6 +65,8 @@ def measure() -> dict[str, float]:
     values = glued_values(nb)
     figures = {name: float(values[name]) for name in FIGURES}
     figures["chapter5_exec_s"] = seconds
+    cpu = "".join(o.get("text", "") for o in nb.cells[-1].get("outputs", []))
+    figures["chapter5_kernel_cpu_s"] = float(cpu.split()[-1])
     return figures
 
 
