@@ -122,6 +122,19 @@ def test_the_environment_is_allow_listed(place):
     assert out["secret"] == "only the grader knows"  # what the grader passes on purpose
 
 
+def test_kernel_env_keeps_only_allowed_names(monkeypatch):
+    """The environment every path gets (namespaces, no namespaces, not root): no grader secret."""
+    monkeypatch.setenv("GRADER_SECRET", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    env = sandbox.kernel_env(sandbox.Settings(), home="/h", tmp="/t", runtime="/r")
+    assert "GRADER_SECRET" not in env and "AWS_SECRET_ACCESS_KEY" not in env and sandbox.ENV_SETTINGS not in env
+    assert env["OMP_NUM_THREADS"] == "3" and env["HOME"] == "/h" and env["JUPYTER_RUNTIME_DIR"] == "/r"
+    assert env["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)
+    env = sandbox.kernel_env(sandbox.Settings(pass_env=("GRADER_SECRET",)), home="/h", tmp="/t", runtime=None)
+    assert env["GRADER_SECRET"] == "x" and "JUPYTER_RUNTIME_DIR" not in env
+
+
 @needs_namespaces
 def test_every_command_gets_a_fresh_root_owned_runtime_folder(place):
     _, own, workspace = place
