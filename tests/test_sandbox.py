@@ -108,6 +108,22 @@ def test_a_command_sees_its_own_folder_python_and_packages_and_nothing_else(plac
 
 
 @needs_namespaces
+def test_the_grader_only_package_is_covered_even_inside_an_allowed_folder(place, tmp_path):
+    _, own, workspace = place
+    packages = tmp_path / "site-packages"  # as if course_grader were installed into the environment
+    (packages / "course_grader").mkdir(parents=True)
+    (packages / "course_grader" / "__init__.py").write_text("REFERENCES = 'secret'\n")
+    (packages / "numbers_helper.py").write_text("X = 1\n")
+    env = {**os.environ, "PYTHONPATH": str(packages), sandbox.ENV_SETTINGS: sandbox.Settings(
+        workspace=str(workspace), readable=(str(packages),)).to_env()}
+    code = f"import os; print(sorted(os.listdir({str(packages)!r})), os.listdir({str(packages / 'course_grader')!r}))"
+    result = subprocess.run([sys.executable, "-m", "course_lib.instructor.sandbox", sys.executable, "-c", code],
+                            cwd=own, env=env, capture_output=True, text=True, timeout=60)
+    assert result.stdout.split("]", 1)[1].strip() == "[]", result.stdout + result.stderr[-1000:]
+    assert "numbers_helper.py" in result.stdout  # the rest of the folder is there
+
+
+@needs_namespaces
 def test_the_environment_is_allow_listed(place):
     _, own, workspace = place
     out = report(through_sandbox(own, workspace, LOOK))

@@ -46,7 +46,8 @@ Started as root on Linux, :func:`run`, before the command's first line runs:
    learner's folder** on a tmpfs of its own. Nothing else of the course folder
    or the machine exists there (not ``solutions/``, the gradebook, other
    learners, ``submissions.zip``, other clones of the repository or the
-   grader-only package). Every writable file system is a size-limited tmpfs
+   grader-only package: :data:`GRADER_ONLY`, covered with an empty folder
+   should it be installed into the environment). Every writable file system is a size-limited tmpfs
    (``Limits.disk_bytes`` each), so a learner cannot fill the grader's disk;
 5. drops to an unprivileged user id that no other running sandbox uses
    (from ``Settings.uid`` up; the per-user process limit is then the
@@ -137,6 +138,7 @@ USR = ("bin", "lib", "lib32", "lib64", "libx32", "libexec", "share/zoneinfo")
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "mime.types", "fonts")
 UID_LOCKS = "/run/lock/course-sandbox" if os.path.isdir("/run/lock") else "/tmp/course-sandbox-uids"
 UID_RANGE = 1000  # kernels at once on one machine, at most
+GRADER_ONLY = ("course_grader",)  # packages of the trusted grader: never visible to a kernel
 MAX_COPY_FILES = 1000  # a learner's folder larger than this is not copied (a kernel started in / ...)
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -233,6 +235,24 @@ def allowed_paths(settings: Settings | None = None) -> list[str]:
     folders.update(f"/usr/{name}" for name in USR)
     folders.update(settings.readable if settings else ())
     return sorted({os.path.realpath(f) for f in folders if os.path.exists(f)})
+
+
+def grader_only_paths() -> list[str]:
+    """Where the grader-only packages (:data:`GRADER_ONLY`) are installed, as we find them.
+
+    Installed editable, they live outside every allowed folder and the kernel
+    never sees them; installed into the environment, they are covered.
+    """
+    import importlib.util
+    paths = []
+    for name in GRADER_ONLY:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is not None:
+            paths += list(spec.submodule_search_locations or []) or ([spec.origin] if spec.origin else [])
+    return sorted({os.path.realpath(p) for p in paths})
 
 
 # --- system calls ---------------------------------------------------------------
@@ -423,7 +443,7 @@ def _build_root(root: str, own: str, connection: dict | None, settings: Settings
         _mount("tmpfs", runtime, "tmpfs", flags, options)
     _write_connection(runtime, connection, uid)
     allowed = allowed_paths(settings)
-    for path in settings.hide:  # should an allowed folder hold one of these, cover it
+    for path in [*settings.hide, *grader_only_paths()]:  # should an allowed folder hold one, cover it
         if not any(_inside(path, Path(folder)) for folder in allowed):
             continue  # not in the new root at all
         covered = _target(root, path)
