@@ -94,6 +94,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -362,7 +363,6 @@ class Cgroup:
             except FileNotFoundError:
                 return
             except OSError:
-                import time
                 time.sleep(0.02)
 
 
