@@ -3,7 +3,9 @@
 For each chapter: generate the assignment, submit the solutions (full marks),
 the untouched exercises (zero, no crash), the common mistakes (each loses
 points on its answer) and correct alternatives (full marks), autograde them
-all in one nbgrader run, and check the feedback hides the hidden tests.
+all in one nbgrader run (every score decided by the trusted grader, which
+``nbgrader_config.py`` puts before SaveAutoGrades), and check the feedback
+hides the hidden tests.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course_lib.instructor import trusted
 from tests import pipeline
 
 CHAPTERS = [pytest.param(ch, marks=pytest.mark.xdist_group(ch)) for ch in pipeline.chapters()]
@@ -88,6 +91,19 @@ def test_every_alternative_keeps_full_marks(graded):
         for k, source in enumerate(alternatives[answer]):
             lost = {t: scores[f"alt{k}"][t] for t in tests if scores[f"alt{k}"][t][0] < scores[f"alt{k}"][t][1]}
             assert not lost, f"{chapter}: alternative {k} of {answer} loses points {lost}:\n{source}"
+
+
+def test_the_trusted_grader_decided_every_score_and_flags_no_honest_learner(graded):
+    """Every graded cell's score came from course_grader; no honest submission is flagged."""
+    chapter, course, sources, _ = graded
+    cells = sum(1 for nb in sources.values() for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution"))
+    for path in sorted((course / "autograded").glob(f"*/{chapter}/*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        verdict = nb.metadata.get(trusted.METADATA)
+        learner = path.parent.parent.name
+        assert verdict and verdict["checked"] == cells, f"{chapter}/{learner}: not graded by the trusted grader"
+        assert not verdict["tamper"] and not verdict["review"], f"{chapter}/{learner} flagged: {verdict}"
 
 
 def _text(path: Path) -> str:

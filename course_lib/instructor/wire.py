@@ -32,7 +32,7 @@ from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
-MAX_FRAME = 256 * 2**20  # bytes; a larger frame is refused
+MAX_FRAME = 64 * 2**20  # bytes; a larger frame is refused
 MAX_DEPTH = 64
 
 
