@@ -85,8 +85,9 @@ def _start_worker(root: str, options: Options, workspace: str, slots: "multiproc
     course = Course(Path(root))
     slot = _slot = slots.get()
     os.chdir(root)
-    # Connection files and kernel sockets go to a folder of the run's workspace (the sandbox
-    # gives it to the kernel's user); jupyter_client writes them with tempfile.
+    # Connection files and kernel sockets go to a folder of the run's workspace, which stays
+    # root's: the sandbox gives each kernel a fresh runtime folder of its own and makes these
+    # socket paths links into it. jupyter_client writes connection files with tempfile.
     runtime = tempfile.mkdtemp(prefix=f"worker{slot}-", dir=workspace)
     os.environ["JUPYTER_RUNTIME_DIR"] = os.environ["TMPDIR"] = runtime
     tempfile.tempdir = None
