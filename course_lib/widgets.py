@@ -2,6 +2,12 @@
 
 Every widget here has a static twin in :mod:`course_lib.plots`, which the
 book shows: a saved widget cannot run Python, so the website shows figures.
+The chapters' widget cells are tagged ``remove-cell`` (hidden on the website,
+where they would be code with an empty output) and ``skip-execution`` (the
+book build does not run them: executed by nbclient, a cell whose Output
+widget redraws can leave the executor waiting for the cell timeout); they run
+when a chapter is opened in JupyterLab (``make lab``). The static figure cell
+follows each one.
 """
 
 from __future__ import annotations

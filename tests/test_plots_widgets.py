@@ -63,3 +63,29 @@ def test_neuron_widget_redraws_when_a_slider_moves(monkeypatch):
     sliders[3].value = "tanh"
     assert drawn[0] == {"w1": 1.0, "w2": -1.0, "b": 0.0, "activation": "sigmoid"}
     assert drawn[-1] == {"w1": 1.0, "w2": -1.0, "b": 1.5, "activation": "tanh"}
+
+
+def test_widget_cells_are_hidden_on_the_site_and_followed_by_their_figure():
+    """A widget saved in a page is code with an empty output on the website: every
+    chapter cell that makes a widget is tagged remove-cell (it runs in JupyterLab),
+    and the next code cell draws the static twin, a numbered figure. (Chapter 3's
+    are also tagged skip-execution: executing a widget can leave the build
+    waiting for the cell timeout.)"""
+    from pathlib import Path
+
+    import jupytext
+
+    chapters = sorted((Path(__file__).resolve().parent.parent / "book" / "chapters").glob("*.md"))
+    seen = 0
+    for path in chapters:
+        cells = [c for c in jupytext.read(path).cells if c.cell_type == "code"]
+        for i, cell in enumerate(cells):
+            if "widgets." not in cell.source or "_widget(" not in cell.source:
+                continue
+            seen += 1
+            assert "remove-cell" in cell.metadata.get("tags", []), f"{path.name}: {cell.source!r}"
+            if path.name == "03_learning.md":
+                assert "skip-execution" in cell.metadata.get("tags", []), cell.source
+            figure = cells[i + 1].metadata.get("mystnb", {}).get("figure", {})
+            assert figure.get("caption") and figure.get("name"), f"{path.name}: no figure after the widget"
+    assert seen >= 3  # the neuron (Chapter 1), the knobs and the learning rate (Chapter 3)
