@@ -322,6 +322,17 @@ def train_improves(X: np.ndarray, y: np.ndarray, start: dict, trained: dict) -> 
                 f"{after:.3f}; a short run should lower it clearly.")
 
 
+def train_uses_seed(train: Callable, X: np.ndarray, y: np.ndarray, start: dict) -> None:
+    """Mini-batches drawn at random from the seed: two seeds, two different runs."""
+    runs = []
+    for seed in (0, 1):
+        with answer("train", forbid=BACKWARD_FORBID):
+            runs.append(train(X, y, {k: v.copy() for k, v in start.items()}, 5, 0.5, 32, seed))
+    assert_true(not np.allclose(np.asarray(runs[0][1], dtype=float), np.asarray(runs[1][1], dtype=float)),
+                "train gave the same mini-batch losses with seed=0 and seed=1: draw each mini-batch at "
+                "random, from a generator made from `seed`.")
+
+
 def train_reaches_target(train: Callable, steps: int = 200, target: float = 0.4) -> None:
     """Fresh data and weights: the trained network's loss on all the data must fall below ``target``."""
     rng = fresh_rng()
@@ -494,6 +505,7 @@ def test_train_history(answers) -> str:
                 "train: the mini-batch losses should go down during training.")
     answers.hidden()
     train_improves(X_train, y_train, start_params, trained)
+    train_uses_seed(answers.train, X_train, y_train, start_params)
     return "train: records the losses and improves the model."
 
 
