@@ -220,3 +220,26 @@ def test_draw_graph_one_text_per_node():
     assert draw_graph(Value(1.0, label="x"), ax=ax) is fig
     assert len(ax.texts) == 1
     plt.close(fig)
+
+
+def test_one_path_multiplied_out_by_hand_is_the_grad():
+    """Chapter 3's neuron: the product of the local derivatives along the one path
+    from w1 to the loss is w1.grad, and a central finite difference agrees."""
+    x1, x2, w1, w2, b = 2.0, -1.0, 0.5, 1.5, 0.3
+    vw1 = Value(w1)
+    out = (vw1 * x1 + Value(w2) * x2 + Value(b)).tanh()
+    loss = (out - 1.0) ** 2
+    loss.backward()
+    by_hand = 2 * (out.data - 1) * 1.0 * (1 - out.data**2) * 1.0 * x1
+    assert vw1.grad == pytest.approx(by_hand, abs=1e-12)
+
+    def plain(w: float) -> float:
+        return (math.tanh(w * x1 + w2 * x2 + b) - 1.0) ** 2
+
+    h = 1e-6
+    assert (plain(w1 + h) - plain(w1 - h)) / (2 * h) == pytest.approx(by_hand, abs=1e-6)
+
+
+def test_the_methods_chapter_3_shows_say_so():
+    for method in (Value.__mul__, Value.backward):
+        assert "Shown in Chapter 3" in method.__doc__
