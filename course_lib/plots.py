@@ -708,9 +708,11 @@ def descent_panels(f: Callable[[np.ndarray, np.ndarray], np.ndarray], paths: dic
 
 def training_curve(steps: Sequence[int], train_loss: Sequence[float],
                    eval_steps: Sequence[int] = (), eval_loss: Sequence[float] = (),
-                   floor: float | None = None, ax: plt.Axes | None = None) -> Figure:
+                   floor: float | None = None, ax: plt.Axes | None = None,
+                   eval_label: str = "held-out loss") -> Figure:
     """Loss against training steps: each mini-batch's loss, its running mean, the
-    held-out loss and, if given, the best loss any model can reach (``floor``)."""
+    evaluated loss (legend ``eval_label``) and, if given, the best loss any model
+    can reach on the evaluated documents (``floor``)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.8))
     fig = ax.figure
@@ -719,7 +721,7 @@ def training_curve(steps: Sequence[int], train_loss: Sequence[float],
     smooth = np.convolve(train_loss, np.ones(window) / window, mode="valid")
     ax.plot(list(steps)[window - 1:], smooth, color="tab:blue", lw=2, label="running mean")
     if len(eval_steps):
-        ax.plot(eval_steps, eval_loss, "o-", color="tab:orange", label="held-out loss")
+        ax.plot(eval_steps, eval_loss, "o-", color="tab:orange", label=eval_label)
     if floor is not None:
         ax.axhline(floor, color="black", ls="--", lw=1, label="best possible (exact)")
     ax.set_xlabel("training step")
