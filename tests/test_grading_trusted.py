@@ -89,6 +89,19 @@ def test_functions_cross_by_name_and_the_tripwire_catches_forbidden_calls(tmp_pa
         worker.close()
 
 
+def test_a_forbidden_module_imported_during_the_call_is_still_caught(tmp_path):
+    worker, answers = _answers(tmp_path, ("count", (
+        "def count_parameters(sizes):\n"
+        "    from course_lib import nn  # loaded only now: the worker runs the call again with the tripwire\n"
+        "    return nn.count_parameters(sizes)\n")))
+    try:
+        with answer("count_parameters", forbid=["course_lib.nn"]), \
+                pytest.raises(ForbiddenCallError, match="course_lib.nn.count_parameters"):
+            answers.count_parameters([2, 3])
+    finally:
+        worker.close()
+
+
 def test_time_limits_and_dying_cells_are_the_graders(tmp_path):
     worker, answers = _answers(tmp_path, ("spin", "def spin():\n    while True:\n        pass\n"),
                                ("exit", "import os\nos._exit(0)\n"), ("hang", "while True:\n    pass\n"),

@@ -63,8 +63,29 @@ def _compile(source: str, label: str) -> Any:
             raise
 
 
+def loaded(target: str) -> bool:
+    """Whether ``target`` can be found without importing anything (its module is already loaded)."""
+    parts = target.split(".")
+    for cut in range(len(parts), 0, -1):
+        owner = sys.modules.get(".".join(parts[:cut]))
+        if owner is None:
+            continue
+        try:
+            for attr in parts[cut:]:
+                owner = getattr(owner, attr)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
 class Tripwire:
-    """Replace each forbidden target and its aliases in ``namespace``; record calls."""
+    """Replace each forbidden target and its aliases in ``namespace``; record calls.
+
+    Only targets whose module is already loaded are replaced (importing, say,
+    torch for every learner would cost seconds); :func:`call` runs the answer
+    again with every target in place when the call itself loaded one of them.
+    """
 
     def __init__(self, name: str, targets: list[str], namespace: dict) -> None:
         self.name, self.targets, self.namespace = name, targets, namespace
@@ -83,7 +104,10 @@ class Tripwire:
         return forbidden
 
     def __enter__(self) -> "Tripwire":
+        self.missing = [t for t in self.targets if not loaded(t)]
         for target in self.targets:
+            if target in self.missing:
+                continue
             for owner, attr, original in _resolve(target):
                 label = f"{getattr(owner, '__name__', target)}.{attr}"
                 self.originals.append((label, original))
@@ -122,12 +146,28 @@ def call(request: dict, namespace: dict) -> dict:
     label = request.get("label") or name
     if name not in namespace:
         return {"ok": False, "kind": "error", "message": f"{label} raised NameError: name {name!r} is not defined"}
-    fn = namespace[name]
+    forbid = [str(t) for t in request.get("forbid", [])]
+    reply = _call_once(request, namespace, label, forbid)
+    if reply.pop("_loaded_forbidden", False):  # the call loaded a forbidden module: again, with it in place
+        reply = _call_once(request, namespace, label, forbid)
+        reply.pop("_loaded_forbidden", None)
+    return reply
+
+
+def _call_once(request: dict, namespace: dict, label: str, forbid: list[str]) -> dict:
+    fn = namespace[request["name"]]
     args = _decode(request.get("args", []), _resolve_function)
     kwargs = _decode(request.get("kwargs", {"$": "dict", "items": []}), _resolve_function)
-    forbid = [str(t) for t in request.get("forbid", [])]
     leaves = _tensors([args, kwargs], [])
-    with Tripwire(label, forbid, namespace) as wire_:
+    wire_ = Tripwire(label, forbid, namespace)
+    reply = _run(fn, args, kwargs, leaves, wire_, label, request)
+    if wire_.missing and any(loaded(t) for t in wire_.missing):
+        reply["_loaded_forbidden"] = True
+    return reply
+
+
+def _run(fn: Any, args: list, kwargs: dict, leaves: list, wire_: "Tripwire", label: str, request: dict) -> dict:
+    with wire_:
         for target_label, original in wire_.originals:
             if fn is original:
                 return {"ok": False, "kind": "forbidden",
