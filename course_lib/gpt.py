@@ -2,13 +2,15 @@
 
 This is the model every later chapter trains. Read it top to bottom:
 
-1. ``GPTConfig``           - the numbers that fix the model's shape.
+1. ``GPTConfig``, ``GPT3``  - the numbers that fix a model's shape; GPT-3's.
 2. ``sinusoidal_positions`` - fixed position encodings (Vaswani et al. 2017).
-3. ``causal_mask``, ``attention`` - scaled dot-product attention, written out.
-4. ``CausalSelfAttention``  - several attention heads side by side.
-5. ``MLP``, ``Block``       - one transformer block: attention, then an MLP.
-6. ``GPT``                  - embeddings, a stack of blocks, next-token logits.
-7. ``param_count``, ``gpt3_param_count`` - counting weights from the shape alone.
+3. ``causal_mask``, ``attention``, ``CausalSelfAttention`` - scaled
+   dot-product attention, written out; several heads side by side.
+4. ``FeedForward``, ``Block`` - one transformer block: attention, then a
+   feed-forward network (a small MLP applied to each token on its own).
+5. ``GPT``                  - embeddings, a stack of blocks, next-token logits;
+   ``IGNORE_INDEX`` marks targets the loss skips.
+6. ``param_count``, ``gpt3_param_count`` - counting weights from the shape alone.
 
 Shapes in comments: B = batch size, T = sequence length, C = n_embd,
 H = n_head, D = C // H (size of one head), V = vocab_size.
@@ -23,7 +25,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from course_lib.train import evaluating
+
 POSITION_KINDS = ("learned", "sinusoidal")
+IGNORE_INDEX = -100  # a target the loss skips (padding; prompt tokens in fine-tuning)
 
 
 # ---------------------------------------------------------------------------
@@ -71,6 +76,10 @@ class GPTConfig:
             raise ValueError(
                 f"positions must be one of {POSITION_KINDS}, got {self.positions!r}"
             )
+
+
+GPT3 = GPTConfig(vocab_size=50257, block_size=2048, n_layer=96, n_head=96, n_embd=12288)
+"""GPT-3's shape (Brown et al. 2020, the 175B model), as nanoGPT names ``gpt2``."""
 
 
 # ---------------------------------------------------------------------------
@@ -173,8 +182,9 @@ class CausalSelfAttention(nn.Module):
 # 4. The rest of a block
 # ---------------------------------------------------------------------------
 
-class MLP(nn.Module):
-    """Position-wise feed-forward network: widen 4x, GELU, project back."""
+class FeedForward(nn.Module):
+    """The block's feed-forward network, a small MLP applied to each position on
+    its own: widen 4x, GELU, project back."""
 
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
@@ -194,7 +204,7 @@ class Block(nn.Module):
         self.ln1 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.attn = CausalSelfAttention(config)
         self.ln2 = nn.LayerNorm(config.n_embd, bias=config.bias)
-        self.mlp = MLP(config)
+        self.mlp = FeedForward(config)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, C) -> (B, T, C): attention, then the MLP, each added to its input (shown in Chapter 4)."""
@@ -260,8 +270,8 @@ class GPT(nn.Module):
         """idx: (B, T) token ids. Returns logits (B, T, V) and the loss.
 
         The loss is the mean cross-entropy of the next-token predictions over
-        every position whose target is not -100 (fine-tuning marks prompt
-        tokens -100 so that they do not count). It is None without targets.
+        every position whose target is not IGNORE_INDEX (fine-tuning marks prompt
+        tokens IGNORE_INDEX so that they do not count). It is None without targets.
         """
         B, T = idx.shape
         if T > self.config.block_size:
@@ -277,7 +287,7 @@ class GPT(nn.Module):
         loss = None
         if targets is not None:
             loss = F.cross_entropy(
-                logits.reshape(B * T, -1), targets.reshape(B * T), ignore_index=-100
+                logits.reshape(B * T, -1), targets.reshape(B * T), ignore_index=IGNORE_INDEX
             )
         return logits, loss
 
@@ -303,7 +313,6 @@ class GPT(nn.Module):
             raise RuntimeError("run the model on some tokens first")
         return maps
 
-    @torch.no_grad()
     def generate(
         self,
         idx: torch.Tensor,
@@ -320,34 +329,32 @@ class GPT(nn.Module):
         most likely tokens. Only the last block_size tokens are read.
         With stop_token, a sequence that has produced it keeps producing it,
         and generation ends once every sequence has.
-        Runs in eval mode (no dropout) and restores the previous mode.
+        Runs in eval mode (no dropout) without gradients, and restores the previous mode.
         """
         if temperature < 0:
             raise ValueError("temperature must be >= 0")
-        was_training = self.training
-        self.eval()
-        done = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)
-        for _ in range(max_new_tokens):
-            context = idx[:, -self.config.block_size:]
-            logits, _ = self(context)
-            logits = logits[:, -1, :]                              # (B, V)
-            if temperature == 0:
-                next_token = logits.argmax(dim=-1, keepdim=True)   # (B, 1)
-            else:
-                logits = logits / temperature
-                if top_k is not None:
-                    k = min(top_k, logits.size(-1))
-                    kth_best = torch.topk(logits, k).values[:, [-1]]
-                    logits = logits.masked_fill(logits < kth_best, float("-inf"))
-                probs = torch.softmax(logits, dim=-1)
-                next_token = torch.multinomial(probs, 1, generator=generator)
-            if stop_token is not None:
-                next_token[done] = stop_token
-                done = done | (next_token[:, 0] == stop_token)
-            idx = torch.cat([idx, next_token], dim=1)
-            if stop_token is not None and bool(done.all()):
-                break
-        self.train(was_training)
+        with evaluating(self):
+            done = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)
+            for _ in range(max_new_tokens):
+                context = idx[:, -self.config.block_size:]
+                logits, _ = self(context)
+                logits = logits[:, -1, :]                              # (B, V)
+                if temperature == 0:
+                    next_token = logits.argmax(dim=-1, keepdim=True)   # (B, 1)
+                else:
+                    logits = logits / temperature
+                    if top_k is not None:
+                        k = min(top_k, logits.size(-1))
+                        kth_best = torch.topk(logits, k).values[:, [-1]]
+                        logits = logits.masked_fill(logits < kth_best, float("-inf"))
+                    probs = torch.softmax(logits, dim=-1)
+                    next_token = torch.multinomial(probs, 1, generator=generator)
+                if stop_token is not None:
+                    next_token[done] = stop_token
+                    done = done | (next_token[:, 0] == stop_token)
+                idx = torch.cat([idx, next_token], dim=1)
+                if stop_token is not None and bool(done.all()):
+                    break
         return idx
 
 
@@ -380,10 +387,10 @@ def param_count(config: GPTConfig, non_embedding: bool = False) -> int:
 
 
 def gpt3_param_count(
-    n_layer: int = 96,
-    d_model: int = 12288,
-    vocab_size: int = 50257,
-    block_size: int = 2048,
+    n_layer: int = GPT3.n_layer,
+    d_model: int = GPT3.n_embd,
+    vocab_size: int = GPT3.vocab_size,
+    block_size: int = GPT3.block_size,
 ) -> int:
     """GPT-3's parameter count (about 175 billion) from its shape.
 

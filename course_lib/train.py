@@ -3,14 +3,16 @@
 ``fit`` repeats the four steps of chapter 3: draw a mini-batch, compute the
 loss, backpropagate, take a small step downhill. Around them it keeps a loss
 history, shows a progress bar, evaluates now and then, and stops early when
-the loss stops improving. No clock ever decides how long a model trains: the
-same arguments give the same weights on an idle and on a busy machine.
-``max_seconds`` is only a guard that fails loudly (``TrainingTooSlow``).
+the loss stops improving; each of those jobs is a small callback. No clock
+ever decides how long a model trains: the same arguments give the same
+weights on an idle and on a busy machine. ``max_seconds`` is only a guard
+that fails loudly (``TrainingTooSlow``). ``evaluating(model)`` is the one
+place that puts a model in eval mode without gradients and restores its mode.
 
-Example (a language model on a tensor of token ids)::
+Example (a ``gpt.GPT`` on a 1-D tensor of token ids)::
 
     get_batch = batches_from_tokens(train_ids, block_size=32, batch_size=64)
-    loss_fn = lambda model, batch: model.loss(*batch)     # (x, y) -> scalar
+    loss_fn = lambda model, batch: model(*batch)[1]     # GPT(x, y) -> (logits, loss)
     history = fit(model, loss_fn, get_batch, steps=2000, lr=3e-3)
 """
 
@@ -20,9 +22,11 @@ import math
 import os
 import random
 import sys
+import contextlib
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -80,6 +84,7 @@ def fit(
     progress: bool | None = None,
     grad_clip: float | None = 1.0,
     lr_schedule: Callable[[int], float] | None = None,
+    train_mode: bool = True,
 ) -> History:
     """Train ``model`` for up to ``steps`` updates and return its :class:`History`.
 
@@ -104,38 +109,30 @@ def fit(
     - ``progress``: True shows a tqdm bar, False shows nothing; None shows it
       only in a terminal or a Jupyter kernel, unless the environment variable
       ``COURSE_LIB_PROGRESS`` is "0" or "1".
+    - ``train_mode``: the model trains in train mode (dropout on) by default;
+      False keeps it in eval mode (no dropout), for losses that compare
+      log-probabilities exactly. Its own mode is restored at the end.
 
     ``fit`` also calls ``set_seed(seed)`` so dropout and the like repeat too.
+    The jobs around the loop are small callbacks (:class:`ProgressBar`,
+    :class:`StopIfDiverged`, :class:`Evaluate`, :class:`EarlyStopping`,
+    :class:`TimeGuard`), called in that order after every update.
     Shown in Chapter 3 (the loop between the two marker comments).
     """
     _check_arguments(steps, lr, optimizer, weight_decay, eval_every, patience, max_seconds, grad_clip)
     set_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     params = [p for p in model.parameters() if p.requires_grad]
-    if optimizer == "adamw":
-        opt: torch.optim.Optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    else:
-        opt = torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
-
+    opt = make_optimizer(params, optimizer, lr, weight_decay)
     history = History()
-    best, checks_without_improvement = math.inf, 0
+    callbacks = [ProgressBar(steps, progress), StopIfDiverged(), Evaluate(eval_fn, eval_every, steps),
+                 EarlyStopping(patience, min_delta, eval_every, steps), TimeGuard(max_seconds, steps)]
     was_training = model.training
     start, cpu_start = time.perf_counter(), time.process_time()
-
-    bar = tqdm(total=steps, disable=not _show_progress(progress), desc="training", unit="step")
-
-    def evaluate(step: int) -> float:
-        loss = _evaluate(model, eval_fn)
-        history.eval_steps.append(step)
-        history.eval_loss.append(loss)
-        bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}" if history.train_loss else "-",
-                        eval=f"{loss:.4f}", refresh=False)
-        return loss
-
     try:
-        if eval_fn is not None:
-            evaluate(0)
-        model.train()
+        for callback in callbacks:
+            callback.start(model, history)
+        model.train(train_mode)
         # Chapter 3 shows the loop from here
         for step in range(1, steps + 1):
             batch = get_batch(generator)
@@ -148,44 +145,191 @@ def fit(
                 for group in opt.param_groups:
                     group["lr"] = lr * lr_schedule(step)
             opt.step()
-
-            value = loss.item()
             history.steps.append(step)
-            history.train_loss.append(value)
-            bar.update(1)
-            bar.set_postfix(loss=f"{value:.4f}", refresh=False)
-
+            history.train_loss.append(loss.item())
             # Chapter 3 shows the loop up to here
-            if not math.isfinite(value):
-                history.stop_reason = "diverged"
+            if _stop(callbacks, model, history):
                 break
-            if step % eval_every == 0 and step < steps:
-                if eval_fn is not None:
-                    monitored = evaluate(step)
-                    model.train()
-                else:
-                    monitored = float(np.mean(history.train_loss[-eval_every:]))
-                if monitored < best - min_delta:
-                    best, checks_without_improvement = monitored, 0
-                else:
-                    checks_without_improvement += 1
-                if patience is not None and checks_without_improvement >= patience:
-                    history.stopped_early, history.stop_reason = True, "patience"
-                    break
-            if max_seconds is not None and time.perf_counter() - start >= max_seconds:
-                raise TrainingTooSlow(
-                    f"training took more than max_seconds={max_seconds} s after {step} of "
-                    f"{steps} updates; no model is returned, because a clock must never decide "
-                    "what a model learns (raise max_seconds or lower steps)")
-
-        if eval_fn is not None and history.steps and history.eval_steps[-1] != history.steps[-1]:
-            evaluate(history.steps[-1])
+        for callback in callbacks:
+            callback.end(model, history)
     finally:
-        bar.close()
+        for callback in callbacks:
+            callback.close()
         model.train(was_training)
     history.seconds = time.perf_counter() - start
     history.cpu_seconds = time.process_time() - cpu_start
     return history
+
+
+def _stop(callbacks: list["Callback"], model: torch.nn.Module, history: History) -> bool:
+    """Call each callback after an update, in order, until one says why training stops."""
+    for callback in callbacks:
+        reason = callback.after_step(model, history)
+        if reason is not None:
+            history.stop_reason = reason
+            history.stopped_early = reason == "patience"
+            return True
+    return False
+
+
+@contextmanager
+def evaluating(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """Inside the block the model is in eval mode (no dropout) and no gradients
+    are recorded; afterwards its mode (``model.training``) is what it was."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield model
+    finally:
+        model.train(was_training)
+
+
+def one_thread() -> "contextlib.AbstractContextManager[None]":
+    """Make torch compute on one thread; used as ``with one_thread():`` the
+    previous number of threads comes back after the block.
+
+    Why one thread: the course's models are so small that splitting their
+    matrix products between threads costs more than it gains, and one thread
+    keeps the speed steady on a machine that is busy with other work. Every
+    chapter, the zoo and the benchmarks run torch this way.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    return _threads_restored(previous)
+
+
+@contextmanager
+def _threads_restored(threads: int) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def make_optimizer(params: list[torch.nn.Parameter], optimizer: str, lr: float,
+                   weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """The optimiser :func:`fit` uses: "adamw" or plain "sgd" (no momentum)."""
+    if optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
+
+
+class Callback:
+    """A job :func:`fit` does around its loop. ``start`` runs before the first
+    update, ``after_step`` after each (a returned string stops training and
+    becomes ``History.stop_reason``), ``end`` after the last update if training
+    ended normally, ``close`` always."""
+
+    def start(self, model: torch.nn.Module, history: History) -> None:
+        pass
+
+    def after_step(self, model: torch.nn.Module, history: History) -> str | None:
+        return None
+
+    def end(self, model: torch.nn.Module, history: History) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class ProgressBar(Callback):
+    """A tqdm bar with the last train (and eval) loss; see ``fit``'s ``progress``."""
+
+    def __init__(self, steps: int, progress: bool | None) -> None:
+        self.bar = tqdm(total=steps, disable=not _show_progress(progress), desc="training", unit="step")
+
+    def after_step(self, model, history):
+        self.bar.update(1)
+        shown = {"loss": f"{history.train_loss[-1]:.4f}"}
+        if history.eval_loss:
+            shown["eval"] = f"{history.eval_loss[-1]:.4f}"   # the last evaluation
+        self.bar.set_postfix(shown, refresh=False)
+        return None
+
+    def close(self):
+        self.bar.close()
+
+
+class StopIfDiverged(Callback):
+    """Stops ("diverged") as soon as the loss is inf or nan."""
+
+    def after_step(self, model, history):
+        return None if math.isfinite(history.train_loss[-1]) else "diverged"
+
+
+class Evaluate(Callback):
+    """Records ``eval_fn(model)`` (in eval mode, without gradients) before the
+    first update, every ``every`` updates, and after the last one."""
+
+    def __init__(self, eval_fn: Callable[[torch.nn.Module], float] | None, every: int, steps: int) -> None:
+        self.eval_fn, self.every, self.steps = eval_fn, every, steps
+
+    def record(self, model: torch.nn.Module, history: History, step: int) -> None:
+        with evaluating(model):
+            loss = float(self.eval_fn(model))
+        history.eval_steps.append(step)
+        history.eval_loss.append(loss)
+
+    def start(self, model, history):
+        if self.eval_fn is not None:
+            self.record(model, history, 0)
+
+    def after_step(self, model, history):
+        step = history.steps[-1]
+        if self.eval_fn is not None and step % self.every == 0 and step < self.steps:
+            self.record(model, history, step)
+        return None
+
+    def end(self, model, history):
+        if self.eval_fn is not None and history.steps and history.eval_steps[-1] != history.steps[-1]:
+            self.record(model, history, history.steps[-1])
+
+
+class EarlyStopping(Callback):
+    """Stops ("patience") after ``patience`` checks in a row without an
+    improvement of more than ``min_delta``. A check comes every ``every``
+    updates (not after the last); it monitors the eval loss recorded at that
+    update, otherwise the mean train loss of the last ``every`` updates."""
+
+    def __init__(self, patience: int | None, min_delta: float, every: int, steps: int) -> None:
+        self.patience, self.min_delta, self.every, self.steps = patience, min_delta, every, steps
+        self.best, self.checks_without_improvement = math.inf, 0
+
+    def after_step(self, model, history):
+        step = history.steps[-1]
+        if step % self.every != 0 or step >= self.steps:
+            return None
+        if history.eval_steps and history.eval_steps[-1] == step:
+            monitored = history.eval_loss[-1]
+        else:
+            monitored = float(np.mean(history.train_loss[-self.every:]))
+        if monitored < self.best - self.min_delta:
+            self.best, self.checks_without_improvement = monitored, 0
+        else:
+            self.checks_without_improvement += 1
+        if self.patience is not None and self.checks_without_improvement >= self.patience:
+            return "patience"
+        return None
+
+
+class TimeGuard(Callback):
+    """Raises :class:`TrainingTooSlow` once training has taken ``max_seconds``
+    (wall clock): a guard that fails loudly, never a budget."""
+
+    def __init__(self, max_seconds: float | None, steps: int) -> None:
+        self.max_seconds, self.steps = max_seconds, steps
+        self.start_time = time.perf_counter()   # made just before training starts
+
+    def after_step(self, model, history):
+        step = history.steps[-1]
+        if self.max_seconds is not None and time.perf_counter() - self.start_time >= self.max_seconds:
+            raise TrainingTooSlow(
+                f"training took more than max_seconds={self.max_seconds} s after {step} of "
+                f"{self.steps} updates; no model is returned, because a clock must never decide "
+                "what a model learns (raise max_seconds or lower steps)")
+        return None
 
 
 def warmup_cosine(steps: int, warmup: int = 0, final: float = 0.1) -> Callable[[int], float]:
@@ -217,13 +361,8 @@ def evaluate_loss(
     For a fixed validation set, draw the batches once, e.g.
     ``[get_batch(torch.Generator().manual_seed(i)) for i in range(20)]``.
     """
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            losses = [loss_fn(model, batch).item() for batch in batches]
-    finally:
-        model.train(was_training)
+    with evaluating(model):
+        losses = [loss_fn(model, batch).item() for batch in batches]
     if not losses:
         raise ValueError("evaluate_loss needs at least one batch")
     return float(np.mean(losses))
@@ -252,16 +391,6 @@ def batches_from_tokens(
         return ids[index], ids[index + 1]
 
     return get_batch
-
-
-def _evaluate(model: torch.nn.Module, eval_fn: Callable[[torch.nn.Module], float]) -> float:
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            return float(eval_fn(model))
-    finally:
-        model.train(was_training)
 
 
 def _show_progress(progress: bool | None) -> bool:
@@ -293,4 +422,6 @@ def _check_arguments(steps, lr, optimizer, weight_decay, eval_every, patience, m
         raise ValueError(f"grad_clip must be None or positive, got {grad_clip!r}")
 
 
-__all__ = ["History", "TrainingTooSlow", "set_seed", "fit", "warmup_cosine", "evaluate_loss", "batches_from_tokens"]
+__all__ = ["History", "TrainingTooSlow", "set_seed", "fit", "evaluating", "one_thread", "make_optimizer", "Callback",
+           "ProgressBar", "StopIfDiverged", "Evaluate", "EarlyStopping", "TimeGuard", "warmup_cosine",
+           "evaluate_loss", "batches_from_tokens"]

@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 
 from course_lib import corpus, gpt, tokenize, train
-from course_lib.gpt import GPT, GPTConfig
+from course_lib.gpt import GPT, IGNORE_INDEX, GPTConfig
 from course_lib.tokenize import Vocab
 
 FORMAT = 2
@@ -114,7 +114,7 @@ def document_batch(vocab: Vocab, docs: Sequence[Sequence[str]],
     Row r reads ``<bos>`` and the words of ``docs[r]`` and must predict each
     next word and finally ``<eos>``: exactly the predictions that
     ``corpus.floor_nats_per_token`` averages over. Inputs are padded with
-    ``<pad>``, targets with -100 (ignored by the loss). ``length`` (default:
+    ``<pad>``, targets with ``IGNORE_INDEX`` (ignored by the loss). ``length`` (default:
     the longest document plus one) is the number of columns.
     """
     rows = [vocab.encode_document(doc) for doc in docs]
@@ -123,7 +123,7 @@ def document_batch(vocab: Vocab, docs: Sequence[Sequence[str]],
     if longest > length:
         raise ValueError(f"a document needs {longest} positions, more than length={length}")
     x = torch.full((len(rows), length), vocab.pad_id, dtype=torch.long)
-    y = torch.full((len(rows), length), -100, dtype=torch.long)
+    y = torch.full((len(rows), length), IGNORE_INDEX, dtype=torch.long)
     for r, ids in enumerate(rows):
         ids = torch.tensor(ids)
         x[r, : len(ids) - 1] = ids[:-1]
@@ -135,29 +135,26 @@ def document_loss(model: GPT, vocab: Vocab, docs: Sequence[Sequence[str]],
                   batch_size: int = 500) -> float:
     """Mean negative log-likelihood (nats) per prediction over whole documents.
 
-    The same predictions as ``corpus.floor_nats_per_token(docs)``, so the two
-    numbers can be compared directly.
+    The same predictions as ``corpus.floor_nats_per_token(docs, split=...)``
+    averages over, so the loss can be compared directly with the floor of the
+    split the documents were drawn from (``"train"`` for training and fresh
+    in-distribution documents, ``"test"`` for test documents).
     """
-    was_training = model.training
-    model.eval()
     total, count = 0.0, 0
-    try:
-        with torch.no_grad():
-            for start in range(0, len(docs), batch_size):
-                x, y = document_batch(vocab, docs[start:start + batch_size])
-                logits, _ = model(x)
-                total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1),
-                                         ignore_index=-100, reduction="sum").item()
-                count += int((y != -100).sum())
-    finally:
-        model.train(was_training)
+    with train.evaluating(model):
+        for start in range(0, len(docs), batch_size):
+            x, y = document_batch(vocab, docs[start:start + batch_size])
+            logits, _ = model(x)
+            total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1),
+                                     ignore_index=IGNORE_INDEX, reduction="sum").item()
+            count += int((y != IGNORE_INDEX).sum())
     return total / count
 
 
 def batches_from_documents(x: torch.Tensor, y: torch.Tensor, batch_size: int):
     """A ``get_batch`` for ``train.fit``: random rows of ``document_batch``,
     trimmed to the longest document in the batch (less padding, same loss)."""
-    lengths = (y != -100).sum(dim=1)
+    lengths = (y != IGNORE_INDEX).sum(dim=1)
 
     def get_batch(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         rows = torch.randint(0, len(x), (batch_size,), generator=generator)
@@ -194,9 +191,7 @@ def fit_recipe(recipe: Recipe, vocab: Vocab, train_docs: Sequence[Sequence[str]]
     torch.manual_seed(recipe.seed)
     model = GPT(config)
     x, y = document_batch(vocab, train_docs, length=config.block_size)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a model this small trains fastest on one thread, even on a busy machine
-    try:
+    with train.one_thread():
         history = train.fit(
             model,
             lambda m, batch: m(*batch)[1],
@@ -210,8 +205,6 @@ def fit_recipe(recipe: Recipe, vocab: Vocab, train_docs: Sequence[Sequence[str]]
             seed=recipe.seed,
             progress=progress,
         )
-    finally:
-        torch.set_num_threads(threads)
     model.eval()
     return model, history
 

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from course_lib import gpt
 from course_lib.gpt import (
     GPT,
+    GPT3,
     GPTConfig,
     attention,
     causal_mask,
@@ -186,6 +187,8 @@ def test_gpt3_has_about_175_billion_parameters():
     assert abs(n - 175e9) / 175e9 < 0.01
     small = GPTConfig(vocab_size=50, block_size=16, n_layer=3, n_embd=32)
     assert gpt3_param_count(3, 32, 50, 16) == GPT(small).num_params()
+    assert param_count(GPT3) == n  # the preset is GPT-3's shape; n_head does not change the count
+    assert (GPT3.n_layer, GPT3.n_head, GPT3.n_embd, GPT3.vocab_size, GPT3.block_size) == (96, 96, 12288, 50257, 2048)
 
 
 # --- generation --------------------------------------------------------------

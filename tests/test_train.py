@@ -5,8 +5,8 @@ import time
 import pytest
 import torch
 
-from course_lib.train import (History, TrainingTooSlow, batches_from_tokens, evaluate_loss, fit,
-                              set_seed)
+from course_lib.train import (History, TrainingTooSlow, batches_from_tokens, evaluate_loss,
+                              evaluating, fit, one_thread, set_seed)
 
 TRUE_W, TRUE_B = torch.tensor([[2.0, -3.0, 0.5]]), 1.0
 
@@ -150,6 +150,44 @@ def test_model_mode_is_restored_after_fit():
     fit(model, loss_fn, sample_rows(x, y), steps=5, progress=False)
     assert modes == [True] * 5
     assert not model.training
+
+
+def test_train_mode_false_trains_in_eval_mode_and_restores_the_mode():
+    x, y = regression_data()
+    model = torch.nn.Linear(3, 1)
+    modes = []
+
+    def loss_fn(model, batch):
+        modes.append(model.training)
+        return mse(model, batch)
+
+    fit(model, loss_fn, sample_rows(x, y), steps=3, progress=False, train_mode=False)
+    assert modes == [False] * 3
+    assert model.training
+
+
+@pytest.mark.parametrize("mode", [True, False])
+def test_evaluating_switches_to_eval_without_grads_and_restores_the_mode(mode):
+    model = torch.nn.Linear(3, 1).train(mode)
+    with evaluating(model) as same:
+        assert same is model and not model.training and not torch.is_grad_enabled()
+    assert model.training == mode and torch.is_grad_enabled()
+    with pytest.raises(KeyError):
+        with evaluating(model):
+            raise KeyError
+    assert model.training == mode
+
+
+def test_one_thread_sets_one_thread_and_restores_the_count_after_a_with_block():
+    before = torch.get_num_threads()
+    try:
+        with one_thread():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == before
+        one_thread()
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_progress_false_prints_nothing(capsys):
