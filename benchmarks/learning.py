@@ -22,6 +22,7 @@ import torch
 from course_lib import corpus, gpt, zoo
 from course_lib.autograd import MLP, Value, topological_order
 from course_lib.tokenize import Vocab
+from course_lib.train import one_thread
 
 
 def autograd_ops_per_s(repeats: int = 5) -> float:
@@ -39,9 +40,7 @@ def autograd_ops_per_s(repeats: int = 5) -> float:
 
 def chapter_training(steps: int = 3000, lr: float = 0.5, batch_size: int = 32) -> dict[str, float]:
     """Chapter 3's training run, as the chapter writes it: the plain loop on whole documents."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as in the chapter: tiny models run fastest on one thread
-    try:
+    with one_thread():  # as in the chapter
         train_docs = corpus.sample_documents(2000, split="train", seed=0)
         eval_docs = corpus.sample_documents(500, split="train", seed=1)
         vocab = Vocab.build(train_docs)
@@ -63,8 +62,6 @@ def chapter_training(steps: int = 3000, lr: float = 0.5, batch_size: int = 32) -
         cpu_seconds = time.process_time() - start
         loss = zoo.document_loss(model, vocab, eval_docs)
         floor = corpus.floor_nats_per_token(eval_docs, split="train")
-    finally:
-        torch.set_num_threads(threads)
     return {"train_loop_steps_per_s": steps / cpu_seconds, "ch3_loss_over_floor": loss / floor}
 
 

@@ -7,10 +7,12 @@ measurements that are never mixed:
 - gpt_train_s:               CPU seconds of the training updates alone
                              (``time.process_time`` of this one-thread process:
                              close to the wall time on a quiet machine, and
-                             steadier than it on a busy one); target <= 40;
+                             steadier than it on a busy one); target: at most
+                             ``zoo.BASE_GPT_SECONDS_TARGET``;
 - gpt_iid_loss_over_floor:   in-distribution: loss on fresh documents of the
                              train split (another seed, whole documents) over
-                             their exact floor (``split="train"``); target <= 1.03;
+                             their exact floor (``split="train"``); target: at
+                             most ``zoo.BASE_GPT_LOSS_TARGET``;
 - gpt_test_loss_over_floor:  generalisation: loss on documents of the test
                              split (each holds a combination never seen in
                              training) over the exact floor of the test split;
@@ -26,14 +28,13 @@ from __future__ import annotations
 
 import time
 
-import torch
-
 from course_lib import corpus, zoo
 from course_lib.tokenize import Vocab
+from course_lib.train import one_thread
 
 
 def measure() -> dict[str, float]:
-    torch.set_num_threads(1)  # as in the chapter: one thread is fastest for this small model
+    one_thread()  # as in the chapter
     recipe = zoo.RECIPES["base-gpt"]
     train_docs, test_docs = zoo.datasets(recipe)
     fresh_docs = zoo.fresh_documents(recipe)

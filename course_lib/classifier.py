@@ -12,6 +12,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from course_lib import train
+
 Array = np.ndarray
 
 
@@ -35,14 +37,17 @@ def fit_classifier(
         if i < len(sizes) - 2:
             layers.append(torch.nn.Tanh())
     model = torch.nn.Sequential(*layers)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     Xt = torch.tensor(X, dtype=torch.float32)
     yt = torch.tensor(y, dtype=torch.float32).reshape(-1, 1)
-    for _ in range(steps):
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(Xt), yt)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+
+    def loss_fn(model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        inputs, labels = batch
+        return torch.nn.functional.binary_cross_entropy_with_logits(model(inputs), labels)
+
+    # the course's one training loop: every step sees all the points (one full
+    # batch), AdamW without weight decay (that is Adam), no gradient clipping
+    train.fit(model, loss_fn, lambda generator: (Xt, yt), steps=steps, lr=lr, optimizer="adamw",
+              grad_clip=None, seed=seed, progress=False)
     return model
 
 

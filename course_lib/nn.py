@@ -5,7 +5,7 @@ result through an activation function. A layer is many neurons at once: a
 matrix product plus a bias. A multi-layer perceptron (MLP) is layers in a row.
 
 Everything here is plain numpy; :mod:`course_lib.classifier` trains the
-chapter's demo networks.
+chapter's demo networks on the toy data of :mod:`course_lib.datasets`.
 """
 
 from __future__ import annotations
@@ -96,24 +96,3 @@ def mlp(X: Array, params: Params, activation: Activation = relu) -> Array:
 def count_parameters(layer_sizes: Sequence[int]) -> int:
     """Weights plus biases of an MLP with these layer sizes (input first)."""
     return sum(n_in * n_out + n_out for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]))
-
-
-# --- toy data sets that a straight line cannot separate ---------------------
-
-def make_xor(n: int = 200, noise: float = 0.15, seed: int = 0) -> tuple[Array, Array]:
-    """Points around the four corners of a square; the label is x XOR y."""
-    rng = np.random.default_rng(seed)
-    corners = rng.integers(0, 2, size=(n, 2))
-    X = corners * 2.0 - 1.0 + rng.normal(0.0, noise * 2, size=(n, 2))
-    y = (corners[:, 0] ^ corners[:, 1]).astype(float)
-    return X, y
-
-
-def make_circles(n: int = 200, noise: float = 0.1, seed: int = 0) -> tuple[Array, Array]:
-    """An inner disc (label 1) inside an outer ring (label 0)."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, size=n).astype(float)
-    radius = np.where(y == 1, 0.5, 1.0) + rng.normal(0.0, noise, size=n)
-    angle = rng.uniform(0.0, 2 * np.pi, size=n)
-    X = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
-    return X, y

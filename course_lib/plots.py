@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from course_lib import nn
+from course_lib.autograd import Value, topological_order
 
 # --- the course pipeline (Welcome page) ---------------------------------------
 
@@ -191,227 +192,6 @@ def parameter_scale(names: Sequence[str], counts: Sequence[float]) -> Figure:
     for i, count in enumerate(counts):
         ax.text(count * 1.3, i, f"{count:,.0f}", va="center", fontsize=9)
     ax.set_xlim(1, max(counts) * 500)
-    fig.tight_layout()
-    return fig
-
-
-# --- Chapter 4 -----------------------------------------------------------------
-
-def heatmap(values: np.ndarray, xlabels: Sequence[str] | None = None,
-            ylabels: Sequence[str] | None = None, title: str = "", xlabel: str = "",
-            ylabel: str = "", cmap: str = "viridis", vmin: float | None = None,
-            vmax: float | None = None, ax: plt.Axes | None = None) -> Figure:
-    """A matrix as coloured cells (attention weights, position encodings, masks)."""
-    values = np.asarray(values, dtype=float)
-    if ax is None:
-        width = min(10.0, 2.0 + 0.35 * values.shape[1]) if xlabels is not None else 7.0
-        _, ax = plt.subplots(figsize=(width, width * 0.8 if ylabels is not None else 3.5))
-    fig = ax.figure
-    image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
-    fig.colorbar(image, ax=ax, shrink=0.85)
-    if xlabels is not None:
-        ax.set_xticks(range(len(xlabels)), list(xlabels), rotation=90, fontsize=8)
-    if ylabels is not None:
-        ax.set_yticks(range(len(ylabels)), list(ylabels), fontsize=8)
-    ax.set_title(title, fontsize=10)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    return fig
-
-
-def gradient_norms(norms: Sequence[float], title: str = "") -> Figure:
-    """How strongly the loss at the last step reacts to the input at each earlier step."""
-    fig, ax = plt.subplots(figsize=(7, 3))
-    ax.semilogy(range(len(norms)), list(norms), marker="o", ms=3)
-    ax.set_xlabel("time step of the input (the loss is computed at the last step)")
-    ax.set_ylabel("gradient norm (log scale)")
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def timings(lengths: Sequence[int], seconds: dict[str, Sequence[float]]) -> Figure:
-    """Time of one pass against sequence length, one line per method, log-log."""
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for label, values in seconds.items():
-        ax.loglog(list(lengths), [1000 * s for s in values], marker="o", label=label)
-    ax.set_xlabel("sequence length (tokens)")
-    ax.set_ylabel("milliseconds per pass")
-    ax.legend()
-    fig.tight_layout()
-    return fig
-
-
-# Chapter 4: attention in steps, the diagrams of a GPT and of one block, the two curves.
-# Mid-tone colours and dark-grey lines on the white figure background, which reads
-# in the website's light and dark themes alike.
-
-STEP_COLOR, FOCUS_COLOR = "#5b8fc7", "#e07b39"
-
-
-def attention_step(labels: Sequence[str], values: Sequence[float], title: str, ylabel: str,
-                   focus: int | None = None, fmt: str = "{:.2f}") -> Figure:
-    """One step of attention for one query token: a bar per earlier token, its value written on it.
-
-    ``focus`` (an index into ``labels``) is drawn in the accent colour.
-    """
-    values = [float(v) for v in values]
-    fig, ax = plt.subplots(figsize=(max(6.4, 0.62 * len(values)), 2.6))
-    colors = [FOCUS_COLOR if i == focus else STEP_COLOR for i in range(len(values))]
-    bars = ax.bar(range(len(values)), values, color=colors, edgecolor="0.25")
-    for bar, value in zip(bars, values):
-        ax.text(bar.get_x() + bar.get_width() / 2, value, fmt.format(value), ha="center",
-                va="bottom" if value >= 0 else "top", fontsize=9)
-    ax.axhline(0, color="0.4", lw=0.8)
-    ax.set_xticks(range(len(labels)), list(labels), rotation=45 if len(labels) > 8 else 0)
-    low, high = min(0.0, *values), max(0.0, *values)
-    pad = 0.2 * (high - low or 1.0)
-    ax.set_ylim(low - (pad if low < 0 else 0), high + pad)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def attention_vectors(labels: Sequence[str], vectors: np.ndarray, weights: Sequence[float] | None = None,
-                      total: np.ndarray | None = None, title: str = "",
-                      axis_names: tuple[str, str] = ("dimension 1", "dimension 2")) -> Figure:
-    """2-D vectors as arrows from the origin: each token's value (faint), scaled by its weight
-    (solid) when ``weights`` are given, and their sum ``total`` (thick, accent colour)."""
-    vectors = np.asarray(vectors, dtype=float)
-    fig, ax = plt.subplots(figsize=(4.8, 4.2))
-    ax.axhline(0, color="0.75", lw=0.8)
-    ax.axvline(0, color="0.75", lw=0.8)
-    arrow = dict(arrowstyle="-|>", mutation_scale=12)
-    points = [np.zeros(2)]
-    for i, (label, v) in enumerate(zip(labels, vectors)):
-        ax.add_patch(FancyArrowPatch((0, 0), tuple(v), color="0.6", lw=1, ls="--", **arrow))
-        ax.text(v[0], v[1], f" {label}", fontsize=9, color="0.35", va="center")
-        points.append(v)
-        if weights is not None:
-            scaled = float(weights[i]) * v
-            ax.add_patch(FancyArrowPatch((0, 0), tuple(scaled), color=STEP_COLOR, lw=2, **arrow))
-    if total is not None:
-        total = np.asarray(total, dtype=float)
-        ax.add_patch(FancyArrowPatch((0, 0), tuple(total), color=FOCUS_COLOR, lw=3, **arrow))
-        ax.text(total[0], total[1], "  output", fontsize=10, color=FOCUS_COLOR, weight="bold",
-                va="bottom")
-        points.append(total)
-    points = np.array(points)
-    span = max(1.0, float(np.abs(points).max())) * 1.25
-    ax.set_xlim(-span, span)
-    ax.set_ylim(-span, span)
-    ax.set_aspect("equal")
-    ax.set_xlabel(axis_names[0])
-    ax.set_ylabel(axis_names[1])
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def _box(ax: plt.Axes, x: float, y: float, w: float, h: float, text: str, color: str,
-         fontsize: int = 10) -> None:
-    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.06",
-                                facecolor=color, edgecolor="0.25", lw=1.2))
-    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, color="black")
-
-
-def _arrow(ax: plt.Axes, start: tuple[float, float], end: tuple[float, float], **style) -> None:
-    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=13,
-                                 color=style.pop("color", "0.25"), lw=style.pop("lw", 1.3), **style))
-
-
-def gpt_diagram(n_layer: int, n_embd: int, vocab_size: int, block_size: int) -> Figure:
-    """A GPT from bottom to top: token ids -> token embeddings + position embeddings ->
-    ``n_layer`` blocks -> layer norm -> a score for every token of the vocabulary."""
-    fig, ax = plt.subplots(figsize=(6.2, 6.4))
-    ax.set_xlim(0, 10)
-    ax.set_ylim(0, 10.3)
-    ax.axis("off")
-    x = 5.0
-    ax.text(x, 0.4, f"token ids (up to {block_size} of them)", ha="center", va="center", fontsize=10)
-    _box(ax, 3.0, 1.9, 4.0, 0.9, f"token embedding\n({vocab_size} × {n_embd} table)", "#f3c98b", 9)
-    _box(ax, 7.4, 1.9, 3.6, 0.9, f"position embedding\n({block_size} × {n_embd} table)", "#f3c98b", 9)
-    _arrow(ax, (3.8, 0.65), (3.2, 1.4))
-    _arrow(ax, (6.2, 0.65), (7.2, 1.4))
-    ax.text(x, 3.05, "+", ha="center", va="center", fontsize=18)
-    _arrow(ax, (3.0, 2.4), (4.6, 2.95))
-    _arrow(ax, (7.4, 2.4), (5.4, 2.95))
-    _arrow(ax, (x, 3.35), (x, 3.95))
-    top = 4.0
-    shown = min(n_layer, 3)
-    for i in range(shown):
-        y = top + 0.55 + i * 1.35
-        label = f"block {i + 1}" if i < shown - 1 or shown == n_layer else f"block {n_layer}"
-        _box(ax, x, y, 5.2, 0.9, f"{label}: attention + MLP", "#a9c8e8")
-        _arrow(ax, (x, y + 0.5), (x, y + 0.85))
-        if shown < n_layer and i == shown - 2:
-            ax.text(x + 3.3, y + 0.68, "⋮", ha="center", va="center", fontsize=14)
-    ax.text(x - 3.4, top + 0.55 + (shown - 1) * 0.675, f"× {n_layer}", ha="center", va="center",
-            fontsize=14, weight="bold", color="0.3")
-    y = top + 0.55 + shown * 1.35
-    _box(ax, x, y, 3.4, 0.8, "layer norm", "#c9c9c9")
-    _arrow(ax, (x, y + 0.45), (x, y + 0.85))
-    y += 1.3
-    _box(ax, x, y, 5.2, 0.9, f"output layer: a score for each\nof the {vocab_size} tokens "
-         "(the token table again)", "#c7e3c0", 9)
-    _arrow(ax, (x, y + 0.5), (x, y + 0.9))
-    ax.text(x, y + 1.2, "softmax: probability of the next token", ha="center", va="center",
-            fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def block_diagram() -> Figure:
-    """One pre-norm transformer block: x -> layer norm -> attention -> add to x, then
-    layer norm -> MLP -> add, the residual paths drawn beside the two branches."""
-    fig, ax = plt.subplots(figsize=(6.2, 7.4))
-    ax.set_xlim(0, 10)
-    ax.set_ylim(0, 12.4)
-    ax.axis("off")
-    main, side = 4.2, 8.3
-    ax.text(main, 0.35, "x: one vector per token (from below)", ha="center", va="center", fontsize=10)
-    stages = [(1.6, "layer norm", "#c9c9c9"), (3.2, "multi-head attention\n(tokens exchange information)", "#a9c8e8"),
-              (6.6, "layer norm", "#c9c9c9"), (8.2, "MLP: widen 4×, GELU, back\n(each token on its own)", "#f3c98b")]
-    for y, text, color in stages:
-        _box(ax, main, y, 4.8, 0.95, text, color, 9)
-    for y_add in (4.85, 9.85):
-        ax.add_patch(plt.Circle((main, y_add), 0.35, facecolor="white", edgecolor="0.25", lw=1.2))
-        ax.text(main, y_add, "+", ha="center", va="center", fontsize=14)
-    _arrow(ax, (main, 0.6), (main, 1.1))
-    _arrow(ax, (main, 2.1), (main, 2.7))
-    _arrow(ax, (main, 3.7), (main, 4.5))
-    _arrow(ax, (main, 5.2), (main, 6.1))
-    _arrow(ax, (main, 7.1), (main, 7.7))
-    _arrow(ax, (main, 8.7), (main, 9.5))
-    _arrow(ax, (main, 10.2), (main, 11.1))
-    residual = dict(color=FOCUS_COLOR, lw=2)
-    for y0, y1 in ((0.9, 4.85), (5.55, 9.85)):
-        ax.plot([main, side, side], [y0, y0, y1], color=FOCUS_COLOR, lw=2)
-        _arrow(ax, (side, y1), (main + 0.38, y1), **residual)
-    ax.text(side + 0.15, 2.9, "residual\npath: x goes\naround and\nis added\nback", fontsize=9,
-            color="0.2", va="center")
-    ax.text(side + 0.15, 7.7, "residual\npath", fontsize=9, color="0.2", va="center")
-    ax.text(main, 11.5, "x: the same shape, to the next block", ha="center", va="center", fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def two_measurements(steps: Sequence[int], train_loss: Sequence[float], eval_steps: Sequence[int],
-                     iid_loss: Sequence[float], iid_floor: float, test_loss: Sequence[float],
-                     test_floor: float) -> Figure:
-    """Training curves with the two measurements kept apart: fresh documents of the training
-    distribution against their floor, and held-out combinations against theirs."""
-    fig, ax = plt.subplots(figsize=(7.4, 4.0))
-    ax.plot(steps, train_loss, color="0.55", alpha=0.35, lw=0.8, label="mini-batch loss (training)")
-    ax.plot(eval_steps, iid_loss, "o-", color=STEP_COLOR, ms=4,
-            label="fresh documents of the training distribution")
-    ax.axhline(iid_floor, color=STEP_COLOR, ls="--", lw=1.2, label="their exact floor")
-    ax.plot(eval_steps, test_loss, "s-", color=FOCUS_COLOR, ms=4, label="held-out combinations (test split)")
-    ax.axhline(test_floor, color=FOCUS_COLOR, ls=":", lw=1.5, label="their exact floor")
-    ax.set_xlabel("training step")
-    ax.set_ylabel("loss (nats per prediction)")
-    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -728,6 +508,337 @@ def training_curve(steps: Sequence[int], train_loss: Sequence[float],
     ax.set_ylabel("loss (nats per word)")
     ax.set_ylim(0, None)
     ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+# The computation graph of an autograd Value (Chapter 3, "Backpropagation, by hand and by machine").
+
+def draw_graph(root: Value, ax: plt.Axes | None = None) -> Figure:
+    """Draw the computation graph of an ``autograd.Value``, inputs on the left, ``root`` on the right.
+
+    Each Value is a box showing its label (if any), data and grad; each
+    operation is a small circle feeding the Value it produced. The axes hold
+    exactly one text per box and one per circle. Returns the Figure.
+    Legible up to about 30 Values.
+    """
+    nodes = topological_order(root)
+    column, y = _graph_layout(nodes)
+
+    dx, dy, fontsize = 1.25, 0.75, 8  # spacing in inches; one data unit = one inch
+    width = (max(column.values()) + 1) * dx + 0.4
+    height = (max(y.values()) - min(y.values()) + 1) * dy + 0.3
+    if ax is None:
+        fig = plt.figure(figsize=(width, height))
+        ax = fig.add_axes((0, 0, 1, 1))
+    fig = ax.figure
+    ax.set_xlim(-dx / 2 - 0.2, width - dx / 2 - 0.2)
+    ax.set_ylim(-(max(y.values()) + 0.5) * dy - 0.15, -(min(y.values()) - 0.5) * dy + 0.15)
+    ax.axis("off")
+    bbox = ax.get_window_extent().transformed(fig.dpi_scale_trans.inverted())
+    inches_per_unit = bbox.width / (ax.get_xlim()[1] - ax.get_xlim()[0])
+    char_w = 0.6 * fontsize / 72 / inches_per_unit  # width of one monospace character
+    pad = 0.4 * fontsize / 72 / inches_per_unit
+
+    def xy(key: tuple[str, int]) -> tuple[float, float]:
+        return column[key] * dx, -y[key] * dy
+
+    half_width: dict[tuple[str, int], float] = {}
+    for node in nodes:
+        lines = ([node.label] if node.label else []) + [f"data {node.data:.4g}", f"grad {node.grad:.4g}"]
+        n = max(len(s) for s in lines)
+        text = "\n".join(s.ljust(n) for s in lines)
+        color = "#cfe8ff" if not node.children else ("#d8f5d0" if node is root else "#f2f2f2")
+        ax.text(*xy(("v", id(node))), text, ha="center", va="center", family="monospace",
+                fontsize=fontsize, zorder=3,
+                bbox=dict(boxstyle="round,pad=0.4", facecolor=color, edgecolor="#555555"))
+        half_width[("v", id(node))] = n * char_w / 2 + pad
+        if node.children:
+            ax.text(*xy(("op", id(node))), node.op, ha="center", va="center",
+                    fontsize=fontsize + 1, zorder=3,
+                    bbox=dict(boxstyle="circle,pad=0.3", facecolor="#fff2b3", edgecolor="#555555"))
+            half_width[("op", id(node))] = (len(node.op) * char_w + 2 * pad) / 2 + pad
+
+    def arrow(a: tuple[str, int], b: tuple[str, int], bend: float = 0.0) -> None:
+        (xa, ya), (xb, yb) = xy(a), xy(b)
+        if column[b] - column[a] > 1 and abs(ya - yb) < dy / 2:
+            bend = bend or -0.3  # a long flat edge would hide behind boxes: arc over them
+        ax.add_patch(FancyArrowPatch((xa + half_width[a], ya), (xb - half_width[b], yb),
+                                     connectionstyle=f"arc3,rad={bend}", arrowstyle="-|>",
+                                     mutation_scale=9, color="#555555", shrinkA=0, shrinkB=0,
+                                     zorder=1))
+
+    for node in nodes:
+        if node.children:
+            for child in set(node.children):
+                uses = node.children.count(child)  # a * a: one arrow per use
+                for k in range(uses):
+                    bend = 0.0 if uses == 1 else 0.4 * k / (uses - 1) - 0.2
+                    arrow(("v", id(child)), ("op", id(node)), bend)
+            arrow(("op", id(node)), ("v", id(node)))
+    return fig
+
+
+def _graph_layout(nodes: list[Value]) -> tuple[dict, dict]:
+    """Columns and rows for the boxes ("v", id) and op circles ("op", id).
+
+    A Value's column is twice its depth (longest path from an input); its op
+    sits one column to the left, on the same row. Inputs move right to sit
+    just before their first use. Rows are chosen from the output backwards:
+    each Value goes near the average row of the ops that use it.
+    """
+    depth: dict[int, int] = {}
+    for node in nodes:  # children first
+        depth[id(node)] = 1 + max((depth[id(c)] for c in node.children), default=-1)
+    users: dict[int, list[Value]] = {id(n): [] for n in nodes}
+    for node in nodes:
+        for child in node.children:
+            users[id(child)].append(node)
+    for node in nodes:
+        if not node.children and users[id(node)]:
+            depth[id(node)] = min(depth[id(u)] for u in users[id(node)]) - 1
+
+    row: dict[int, float] = {}
+    for d in range(max(depth.values()), -1, -1):  # from the output to the inputs
+        layer = [n for n in nodes if depth[id(n)] == d]
+        wanted = [sum(row[id(u)] for u in users[id(n)]) / len(users[id(n)]) if users[id(n)] else 0.0
+                  for n in layer]
+        order = sorted(range(len(layer)), key=lambda i: wanted[i])
+        placed: list[float] = []
+        for i in order:  # keep at least one row between neighbours
+            placed.append(wanted[i] if not placed else max(wanted[i], placed[-1] + 1))
+        shift = sum(wanted[i] for i in order) / len(order) - sum(placed) / len(placed)
+        for i, r in zip(order, placed):
+            row[id(layer[i])] = r + shift
+
+    column: dict[tuple[str, int], int] = {}
+    y: dict[tuple[str, int], float] = {}
+    for node in nodes:
+        column[("v", id(node))] = 2 * depth[id(node)]
+        y[("v", id(node))] = row[id(node)]
+        if node.children:
+            column[("op", id(node))] = 2 * depth[id(node)] - 1
+            y[("op", id(node))] = row[id(node)]
+    return column, y
+
+
+# --- Chapter 4 -----------------------------------------------------------------
+
+def heatmap(values: np.ndarray, xlabels: Sequence[str] | None = None,
+            ylabels: Sequence[str] | None = None, title: str = "", xlabel: str = "",
+            ylabel: str = "", cmap: str = "viridis", vmin: float | None = None,
+            vmax: float | None = None, ax: plt.Axes | None = None) -> Figure:
+    """A matrix as coloured cells (attention weights, position encodings, masks)."""
+    values = np.asarray(values, dtype=float)
+    if ax is None:
+        width = min(10.0, 2.0 + 0.35 * values.shape[1]) if xlabels is not None else 7.0
+        _, ax = plt.subplots(figsize=(width, width * 0.8 if ylabels is not None else 3.5))
+    fig = ax.figure
+    image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    fig.colorbar(image, ax=ax, shrink=0.85)
+    if xlabels is not None:
+        ax.set_xticks(range(len(xlabels)), list(xlabels), rotation=90, fontsize=8)
+    if ylabels is not None:
+        ax.set_yticks(range(len(ylabels)), list(ylabels), fontsize=8)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return fig
+
+
+def gradient_norms(norms: Sequence[float], title: str = "") -> Figure:
+    """How strongly the loss at the last step reacts to the input at each earlier step."""
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.semilogy(range(len(norms)), list(norms), marker="o", ms=3)
+    ax.set_xlabel("time step of the input (the loss is computed at the last step)")
+    ax.set_ylabel("gradient norm (log scale)")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def timings(lengths: Sequence[int], seconds: dict[str, Sequence[float]]) -> Figure:
+    """Time of one pass against sequence length, one line per method, log-log."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for label, values in seconds.items():
+        ax.loglog(list(lengths), [1000 * s for s in values], marker="o", label=label)
+    ax.set_xlabel("sequence length (tokens)")
+    ax.set_ylabel("milliseconds per pass")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+# Chapter 4: attention in steps, the diagrams of a GPT and of one block, the two curves.
+# Mid-tone colours and dark-grey lines on the white figure background, which reads
+# in the website's light and dark themes alike.
+
+STEP_COLOR, FOCUS_COLOR = "#5b8fc7", "#e07b39"
+
+
+def attention_step(labels: Sequence[str], values: Sequence[float], title: str, ylabel: str,
+                   focus: int | None = None, fmt: str = "{:.2f}") -> Figure:
+    """One step of attention for one query token: a bar per earlier token, its value written on it.
+
+    ``focus`` (an index into ``labels``) is drawn in the accent colour.
+    """
+    values = [float(v) for v in values]
+    fig, ax = plt.subplots(figsize=(max(6.4, 0.62 * len(values)), 2.6))
+    colors = [FOCUS_COLOR if i == focus else STEP_COLOR for i in range(len(values))]
+    bars = ax.bar(range(len(values)), values, color=colors, edgecolor="0.25")
+    for bar, value in zip(bars, values):
+        ax.text(bar.get_x() + bar.get_width() / 2, value, fmt.format(value), ha="center",
+                va="bottom" if value >= 0 else "top", fontsize=9)
+    ax.axhline(0, color="0.4", lw=0.8)
+    ax.set_xticks(range(len(labels)), list(labels), rotation=45 if len(labels) > 8 else 0)
+    low, high = min(0.0, *values), max(0.0, *values)
+    pad = 0.2 * (high - low or 1.0)
+    ax.set_ylim(low - (pad if low < 0 else 0), high + pad)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def attention_vectors(labels: Sequence[str], vectors: np.ndarray, weights: Sequence[float] | None = None,
+                      total: np.ndarray | None = None, title: str = "",
+                      axis_names: tuple[str, str] = ("dimension 1", "dimension 2")) -> Figure:
+    """2-D vectors as arrows from the origin: each token's value (faint), scaled by its weight
+    (solid) when ``weights`` are given, and their sum ``total`` (thick, accent colour)."""
+    vectors = np.asarray(vectors, dtype=float)
+    fig, ax = plt.subplots(figsize=(4.8, 4.2))
+    ax.axhline(0, color="0.75", lw=0.8)
+    ax.axvline(0, color="0.75", lw=0.8)
+    arrow = dict(arrowstyle="-|>", mutation_scale=12)
+    points = [np.zeros(2)]
+    for i, (label, v) in enumerate(zip(labels, vectors)):
+        ax.add_patch(FancyArrowPatch((0, 0), tuple(v), color="0.6", lw=1, ls="--", **arrow))
+        ax.text(v[0], v[1], f" {label}", fontsize=9, color="0.35", va="center")
+        points.append(v)
+        if weights is not None:
+            scaled = float(weights[i]) * v
+            ax.add_patch(FancyArrowPatch((0, 0), tuple(scaled), color=STEP_COLOR, lw=2, **arrow))
+    if total is not None:
+        total = np.asarray(total, dtype=float)
+        ax.add_patch(FancyArrowPatch((0, 0), tuple(total), color=FOCUS_COLOR, lw=3, **arrow))
+        ax.text(total[0], total[1], "  output", fontsize=10, color=FOCUS_COLOR, weight="bold",
+                va="bottom")
+        points.append(total)
+    points = np.array(points)
+    span = max(1.0, float(np.abs(points).max())) * 1.25
+    ax.set_xlim(-span, span)
+    ax.set_ylim(-span, span)
+    ax.set_aspect("equal")
+    ax.set_xlabel(axis_names[0])
+    ax.set_ylabel(axis_names[1])
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _box(ax: plt.Axes, x: float, y: float, w: float, h: float, text: str, color: str,
+         fontsize: int = 10) -> None:
+    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.06",
+                                facecolor=color, edgecolor="0.25", lw=1.2))
+    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, color="black")
+
+
+def _arrow(ax: plt.Axes, start: tuple[float, float], end: tuple[float, float], **style) -> None:
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=13,
+                                 color=style.pop("color", "0.25"), lw=style.pop("lw", 1.3), **style))
+
+
+def gpt_diagram(n_layer: int, n_embd: int, vocab_size: int, block_size: int) -> Figure:
+    """A GPT from bottom to top: token ids -> token embeddings + position embeddings ->
+    ``n_layer`` blocks -> layer norm -> a score for every token of the vocabulary."""
+    fig, ax = plt.subplots(figsize=(6.2, 6.4))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10.3)
+    ax.axis("off")
+    x = 5.0
+    ax.text(x, 0.4, f"token ids (up to {block_size} of them)", ha="center", va="center", fontsize=10)
+    _box(ax, 3.0, 1.9, 4.0, 0.9, f"token embedding\n({vocab_size} × {n_embd} table)", "#f3c98b", 9)
+    _box(ax, 7.4, 1.9, 3.6, 0.9, f"position embedding\n({block_size} × {n_embd} table)", "#f3c98b", 9)
+    _arrow(ax, (3.8, 0.65), (3.2, 1.4))
+    _arrow(ax, (6.2, 0.65), (7.2, 1.4))
+    ax.text(x, 3.05, "+", ha="center", va="center", fontsize=18)
+    _arrow(ax, (3.0, 2.4), (4.6, 2.95))
+    _arrow(ax, (7.4, 2.4), (5.4, 2.95))
+    _arrow(ax, (x, 3.35), (x, 3.95))
+    top = 4.0
+    shown = min(n_layer, 3)
+    for i in range(shown):
+        y = top + 0.55 + i * 1.35
+        label = f"block {i + 1}" if i < shown - 1 or shown == n_layer else f"block {n_layer}"
+        _box(ax, x, y, 5.2, 0.9, f"{label}: attention + MLP", "#a9c8e8")
+        _arrow(ax, (x, y + 0.5), (x, y + 0.85))
+        if shown < n_layer and i == shown - 2:
+            ax.text(x + 3.3, y + 0.68, "⋮", ha="center", va="center", fontsize=14)
+    ax.text(x - 3.4, top + 0.55 + (shown - 1) * 0.675, f"× {n_layer}", ha="center", va="center",
+            fontsize=14, weight="bold", color="0.3")
+    y = top + 0.55 + shown * 1.35
+    _box(ax, x, y, 3.4, 0.8, "layer norm", "#c9c9c9")
+    _arrow(ax, (x, y + 0.45), (x, y + 0.85))
+    y += 1.3
+    _box(ax, x, y, 5.2, 0.9, f"output layer: a score for each\nof the {vocab_size} tokens "
+         "(the token table again)", "#c7e3c0", 9)
+    _arrow(ax, (x, y + 0.5), (x, y + 0.9))
+    ax.text(x, y + 1.2, "softmax: probability of the next token", ha="center", va="center",
+            fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def block_diagram() -> Figure:
+    """One pre-norm transformer block: x -> layer norm -> attention -> add to x, then
+    layer norm -> MLP -> add, the residual paths drawn beside the two branches."""
+    fig, ax = plt.subplots(figsize=(6.2, 7.4))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 12.4)
+    ax.axis("off")
+    main, side = 4.2, 8.3
+    ax.text(main, 0.35, "x: one vector per token (from below)", ha="center", va="center", fontsize=10)
+    stages = [(1.6, "layer norm", "#c9c9c9"), (3.2, "multi-head attention\n(tokens exchange information)", "#a9c8e8"),
+              (6.6, "layer norm", "#c9c9c9"), (8.2, "MLP: widen 4×, GELU, back\n(each token on its own)", "#f3c98b")]
+    for y, text, color in stages:
+        _box(ax, main, y, 4.8, 0.95, text, color, 9)
+    for y_add in (4.85, 9.85):
+        ax.add_patch(plt.Circle((main, y_add), 0.35, facecolor="white", edgecolor="0.25", lw=1.2))
+        ax.text(main, y_add, "+", ha="center", va="center", fontsize=14)
+    _arrow(ax, (main, 0.6), (main, 1.1))
+    _arrow(ax, (main, 2.1), (main, 2.7))
+    _arrow(ax, (main, 3.7), (main, 4.5))
+    _arrow(ax, (main, 5.2), (main, 6.1))
+    _arrow(ax, (main, 7.1), (main, 7.7))
+    _arrow(ax, (main, 8.7), (main, 9.5))
+    _arrow(ax, (main, 10.2), (main, 11.1))
+    residual = dict(color=FOCUS_COLOR, lw=2)
+    for y0, y1 in ((0.9, 4.85), (5.55, 9.85)):
+        ax.plot([main, side, side], [y0, y0, y1], color=FOCUS_COLOR, lw=2)
+        _arrow(ax, (side, y1), (main + 0.38, y1), **residual)
+    ax.text(side + 0.15, 2.9, "residual\npath: x goes\naround and\nis added\nback", fontsize=9,
+            color="0.2", va="center")
+    ax.text(side + 0.15, 7.7, "residual\npath", fontsize=9, color="0.2", va="center")
+    ax.text(main, 11.5, "x: the same shape, to the next block", ha="center", va="center", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def two_measurements(steps: Sequence[int], train_loss: Sequence[float], eval_steps: Sequence[int],
+                     iid_loss: Sequence[float], iid_floor: float, test_loss: Sequence[float],
+                     test_floor: float) -> Figure:
+    """Training curves with the two measurements kept apart: fresh documents of the training
+    distribution against their floor, and held-out combinations against theirs."""
+    fig, ax = plt.subplots(figsize=(7.4, 4.0))
+    ax.plot(steps, train_loss, color="0.55", alpha=0.35, lw=0.8, label="mini-batch loss (training)")
+    ax.plot(eval_steps, iid_loss, "o-", color=STEP_COLOR, ms=4,
+            label="fresh documents of the training distribution")
+    ax.axhline(iid_floor, color=STEP_COLOR, ls="--", lw=1.2, label="their exact floor")
+    ax.plot(eval_steps, test_loss, "s-", color=FOCUS_COLOR, ms=4, label="held-out combinations (test split)")
+    ax.axhline(test_floor, color=FOCUS_COLOR, ls=":", lw=1.5, label="their exact floor")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("loss (nats per prediction)")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -22,7 +22,6 @@ import math
 import os
 import random
 import sys
-import contextlib
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -185,26 +184,28 @@ def evaluating(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
         model.train(was_training)
 
 
-def one_thread() -> "contextlib.AbstractContextManager[None]":
-    """Make torch compute on one thread; used as ``with one_thread():`` the
-    previous number of threads comes back after the block.
+class one_thread:
+    """Make torch compute on one thread. Called on its own it stays so; used as
+    ``with one_thread():`` the previous number of threads comes back after the block.
 
     Why one thread: the course's models are so small that splitting their
     matrix products between threads costs more than it gains, and one thread
     keeps the speed steady on a machine that is busy with other work. Every
     chapter, the zoo and the benchmarks run torch this way.
     """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    return _threads_restored(previous)
 
+    def __init__(self) -> None:
+        self.previous = torch.get_num_threads()
+        torch.set_num_threads(1)
 
-@contextmanager
-def _threads_restored(threads: int) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: object) -> None:
+        torch.set_num_threads(self.previous)
+
+    def _ipython_display_(self) -> None:
+        """Show nothing when a notebook cell ends with ``one_thread()``."""
 
 
 def make_optimizer(params: list[torch.nn.Parameter], optimizer: str, lr: float,

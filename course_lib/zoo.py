@@ -81,6 +81,12 @@ class Recipe:
 
 
 EVAL_DOCS = 500
+# Chapter 4's targets for "base-gpt" (the chapter and benchmarks/transformers.py read
+# them here): a loss on fresh documents of the training distribution at most
+# BASE_GPT_LOSS_TARGET times their exact floor, after at most BASE_GPT_SECONDS_TARGET
+# CPU seconds of training on one thread.
+BASE_GPT_LOSS_TARGET = 1.03
+BASE_GPT_SECONDS_TARGET = 40
 RECIPES: dict[str, Recipe] = {
     # Chapter 4's tiny GPT, the base model that Chapter 5 fine-tunes: exactly
     # 1,500 updates of 32 whole documents (about 35 CPU seconds on one thread).
@@ -367,6 +373,6 @@ def load(name: str, retrain: bool = False, progress: bool | None = None) -> Trai
 
 _ZOO_SOURCE = Path(__file__).read_text(encoding="utf-8")
 
-__all__ = ["Recipe", "RECIPES", "Trained", "load", "build", "save", "read", "cache_dir",
+__all__ = ["Recipe", "RECIPES", "BASE_GPT_LOSS_TARGET", "BASE_GPT_SECONDS_TARGET", "Trained", "load", "build", "save", "read", "cache_dir",
            "cache_key", "cache_path", "datasets", "fresh_documents", "document_batch", "document_loss",
            "batches_from_documents", "fit_recipe", "predictions_per_document"]

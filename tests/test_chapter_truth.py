@@ -25,7 +25,7 @@ from tests.pipeline import ROOT
 CHAPTERS = sorted((ROOT / "book" / "chapters").glob("*.md"))
 EXECUTED = ROOT / "book" / "_build" / "jupyter_execute" / "chapters"
 MIN_CLAIMS = 8
-PUBLISHING = ("glue", "Markdown", "set_num_threads", "claim")
+PUBLISHING = ("glue", "Markdown", "set_num_threads", "one_thread", "claim")
 
 
 def _cells(chapter: Path) -> list:

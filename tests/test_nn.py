@@ -59,12 +59,3 @@ def test_init_mlp_rejects_bad_sizes():
         nn.init_mlp([3])
     with pytest.raises(ValueError):
         nn.init_mlp([3, 0, 1])
-
-
-@pytest.mark.parametrize("make", [nn.make_xor, nn.make_circles])
-def test_datasets_are_deterministic_and_balanced(make):
-    X1, y1 = make(n=300, seed=4)
-    X2, y2 = make(n=300, seed=4)
-    np.testing.assert_array_equal(X1, X2)
-    assert X1.shape == (300, 2) and set(np.unique(y1)) == {0.0, 1.0}
-    assert 0.35 < y1.mean() < 0.65

@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from course_lib import plots, widgets  # noqa: E402
+from course_lib.autograd import Value, topological_order  # noqa: E402
 
 
 def teardown_function():
@@ -145,3 +146,26 @@ def test_code_the_chapter_shows_is_where_it_says():
     loop = source[start:source.index("Chapter 3 shows the loop up to here")]
     for step in ("get_batch(generator)", "loss.backward()", "opt.step()"):
         assert step in loop
+
+
+def test_draw_graph_one_text_per_node():
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    c = a * b + a
+    c.label = "c"
+    out = c.tanh()
+    out.backward()
+    fig = plots.draw_graph(out)
+    assert isinstance(fig, matplotlib.figure.Figure)
+    nodes = topological_order(out)
+    ops = [n for n in nodes if n.children]
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert len(texts) == len(nodes) + len(ops)
+    assert any(t.split("\n")[0].strip() == "a" and "data 2" in t for t in texts)
+    assert sum("tanh" == t for t in texts) == 1
+    fig.canvas.draw()  # renders without error
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 3))  # an axes from the caller
+    assert plots.draw_graph(Value(1.0, label="x"), ax=ax) is fig
+    assert len(ax.texts) == 1
+    plt.close(fig)

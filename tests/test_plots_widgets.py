@@ -10,7 +10,7 @@ import ipywidgets
 import matplotlib.pyplot as plt
 import numpy as np
 
-from course_lib import classifier, nn, plots, widgets
+from course_lib import classifier, datasets, nn, plots, widgets
 
 
 def teardown_function():
@@ -40,7 +40,7 @@ def test_neuron_response_matches_the_neuron():
 
 
 def test_decision_boundary_and_scale_plots():
-    X, y = nn.make_xor(n=50)
+    X, y = datasets.make_xor(n=50)
     model = classifier.fit_classifier(X, y, hidden_sizes=(4,), steps=20)
     fig = plots.decision_boundary(lambda P: classifier.predict_proba(model, P), X, y, title="xor")
     assert fig.axes[0].get_title() == "xor"
