@@ -20,14 +20,14 @@ import time
 import torch
 
 from course_lib import corpus, gpt, zoo
-from course_lib.autograd import MLP, Value, topological_order
+from course_lib.autograd import Value, ValueMLP, topological_order
 from course_lib.tokenize import Vocab
 from course_lib.train import one_thread
 
 
 def autograd_ops_per_s(repeats: int = 5) -> float:
     """Build an MLP's squared-error loss on a few points and backpropagate it."""
-    model = MLP(4, [8, 8, 1], seed=0)
+    model = ValueMLP(4, [8, 8, 1], seed=0)
     xs = [[0.1 * i, -0.2 * i, 0.3, 1.0 - 0.1 * i] for i in range(8)]
     ops, start = 0, time.perf_counter()
     for _ in range(repeats):

@@ -175,7 +175,7 @@ def zero_grad(root: Value) -> None:
 
 
 class Module:
-    """Something with parameters (a Neuron, a Layer, an MLP)."""
+    """Something with parameters (a Neuron, a Layer, a ValueMLP)."""
 
     def parameters(self) -> list[Value]:
         return []
@@ -224,10 +224,11 @@ class Layer(Module):
         return [p for n in self.neurons for p in n.parameters()]
 
 
-class MLP(Module):
-    """Layers of neurons; the last layer is linear (no activation).
+class ValueMLP(Module):
+    """A multi-layer perceptron of scalar :class:`Value` neurons (slow, every
+    number visible); the last layer is linear (no activation).
 
-    ``MLP(2, [4, 4, 1])`` has two inputs, two hidden layers of 4 and one
+    ``ValueMLP(2, [4, 4, 1])`` has two inputs, two hidden layers of 4 and one
     output. Parameters are ordered layer by layer, neuron by neuron, each
     neuron's weights then its bias.
     """
@@ -254,4 +255,4 @@ class MLP(Module):
         return [p for layer in self.layers for p in layer.parameters()]
 
 
-__all__ = ["Value", "topological_order", "zero_grad", "Module", "Neuron", "Layer", "MLP"]
+__all__ = ["Value", "topological_order", "zero_grad", "Module", "Neuron", "Layer", "ValueMLP"]

@@ -6,7 +6,7 @@ import random
 import pytest
 import torch
 
-from course_lib.autograd import MLP, Value, topological_order, zero_grad
+from course_lib.autograd import Value, ValueMLP, topological_order, zero_grad
 
 TOL = 1e-6
 
@@ -127,7 +127,7 @@ def test_repeated_backward_accumulates_like_torch():
 
 
 def test_mlp_gradients_match_torch():
-    model = MLP(3, [4, 4, 2], activation="tanh", seed=1)
+    model = ValueMLP(3, [4, 4, 2], activation="tanh", seed=1)
     xs = [[0.5, -1.0, 2.0], [-0.3, 0.8, 0.1], [1.2, 0.0, -0.7]]
     ys = [[1.0, -1.0], [0.0, 0.5], [-0.5, 1.0]]
 
@@ -159,12 +159,12 @@ def test_mlp_gradients_match_torch():
 
 
 def test_mlp_relu_and_parameter_count():
-    model = MLP(2, [3, 1], activation="relu")
+    model = ValueMLP(2, [3, 1], activation="relu")
     assert len(model.parameters()) == 3 * (2 + 1) + 1 * (3 + 1)
     (out,) = model([1.0, -2.0])
     assert isinstance(out, Value)
     with pytest.raises(ValueError):
-        MLP(2, [1], activation="sigmoid")
+        ValueMLP(2, [1], activation="sigmoid")
 
 
 def test_domain_errors_raise_clear_value_errors():
