@@ -12,13 +12,19 @@ alternatives of ``tests/answers/<chapter>.py``) submit every chapter in
   runs each learner's answers in a sandboxed worker; private gradebooks
   merged);
 - ``autograde_trusted_speedup``: their ratio (issue 13's target: at least 1.5
-  on 2 cores).
+  on 2 cores);
+- ``autograde_cpu_s_per_notebook_plain`` and ``_trusted``: CPU seconds of
+  every process each run started (nbgrader, kernels, sandboxes, workers), per
+  notebook: what a busy machine cannot distort. Their ratio says how much
+  work the trusted grader adds; ``autograde_trusted_speedup_cpu_estimate`` =
+  2 x plain / trusted is the speedup two idle cores would give at best.
 
 Run on its own with ``python benchmarks/instructor.py [CHAPTER ...]``.
 """
 
 from __future__ import annotations
 
+import resource
 import shutil
 import subprocess
 import sys
@@ -68,9 +74,16 @@ def plain_nbgrader_config(folder: Path) -> None:
     (folder / "nbgrader_config.py").write_text("".join(line for line in lines if "TrustedGrade" not in line))
 
 
-def _timed(command: list[str], cwd: Path) -> float:
-    start = time.perf_counter()
+def _cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _timed(command: list[str], cwd: Path, cpu: list[float] | None = None) -> float:
+    start, start_cpu = time.perf_counter(), _cpu()
     subprocess.run(command, cwd=cwd, env=pipeline.ENV, check=True, capture_output=True, timeout=3600)
+    if cpu is not None:
+        cpu.append(_cpu() - start_cpu)
     return time.perf_counter() - start
 
 
@@ -86,11 +99,18 @@ def measure(chapters: list[str] | None = None, learners: int = 30) -> dict[str, 
         for chapter in chapters:
             pipeline.nbgrader(serial_course, "generate_assignment", chapter, "--force")
         subprocess.run([COURSE, "release"], cwd=parallel_course, env=pipeline.ENV, check=True, capture_output=True)
-        serial = sum(_timed(pipeline.NBGRADER + ["autograde", chapter], serial_course) for chapter in chapters)
-        parallel = _timed([COURSE, "autograde", "--jobs", "2"], parallel_course)
+        plain_cpu: list[float] = []
+        trusted_cpu: list[float] = []
+        serial = sum(_timed(pipeline.NBGRADER + ["autograde", chapter], serial_course, plain_cpu)
+                     for chapter in chapters)
+        parallel = _timed([COURSE, "autograde", "--jobs", "2"], parallel_course, trusted_cpu)
+    notebooks = learners * len(chapters)
     return {"autograde_learners_per_min_serial": learners / (serial / 60),
             "autograde_trusted_learners_per_min_jobs2": learners / (parallel / 60),
-            "autograde_trusted_speedup": serial / parallel}
+            "autograde_trusted_speedup": serial / parallel,
+            "autograde_cpu_s_per_notebook_plain": sum(plain_cpu) / notebooks,
+            "autograde_cpu_s_per_notebook_trusted": sum(trusted_cpu) / notebooks,
+            "autograde_trusted_speedup_cpu_estimate": 2 * sum(plain_cpu) / sum(trusted_cpu)}
 
 
 if __name__ == "__main__":
