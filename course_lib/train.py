@@ -146,9 +146,9 @@ def fit(
             opt.step()
             history.steps.append(step)
             history.train_loss.append(loss.item())
-            # Chapter 3 shows the loop up to here
-            if _stop(callbacks, model, history):
+            if should_stop(callbacks, model, history):  # progress bar, evaluation, early stop...
                 break
+            # Chapter 3 shows the loop up to here
         for callback in callbacks:
             callback.end(model, history)
     finally:
@@ -160,8 +160,9 @@ def fit(
     return history
 
 
-def _stop(callbacks: list["Callback"], model: torch.nn.Module, history: History) -> bool:
-    """Call each callback after an update, in order, until one says why training stops."""
+def should_stop(callbacks: list["Callback"], model: torch.nn.Module, history: History) -> bool:
+    """Call each callback after an update, in order, until one says why training
+    stops (that reason goes into ``history.stop_reason``)."""
     for callback in callbacks:
         reason = callback.after_step(model, history)
         if reason is not None:
