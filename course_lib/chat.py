@@ -81,11 +81,6 @@ def few_shot_prompt(country: str, examples: Sequence[str] = FEW_SHOT_COUNTRIES) 
 # Token ids
 # ---------------------------------------------------------------------------
 
-def prompt_ids(vocab: Vocab, words: Sequence[str]) -> list[int]:
-    """``<bos>`` and the ids of the prompt's words."""
-    return [vocab.bos_id] + vocab.encode(words)
-
-
 def answer_ids(vocab: Vocab, words: Sequence[str]) -> list[int]:
     """The ids of the answer's words and ``<eos>``: the model learns to stop."""
     return vocab.encode(words) + [vocab.eos_id]
@@ -94,13 +89,13 @@ def answer_ids(vocab: Vocab, words: Sequence[str]) -> list[int]:
 def sft_examples(vocab: Vocab, countries: Sequence[str] = SFT_COUNTRIES,
                  styles: Sequence[str] = SFT_STYLES) -> list[Example]:
     """One SFT example per country and entry of ``styles`` (prompt tokens masked)."""
-    return [sft_example(prompt_ids(vocab, question(c)), answer_ids(vocab, answer(c, s)))
+    return [sft_example(vocab.encode_prompt(question(c)), answer_ids(vocab, answer(c, s)))
             for c in countries for s in styles]
 
 
 def question_batch(vocab: Vocab, countries: Sequence[str]) -> torch.Tensor:
     """The prompts of ``countries`` as a (N, P) tensor (every question has P tokens)."""
-    return torch.tensor([prompt_ids(vocab, question(c)) for c in countries])
+    return torch.tensor([vocab.encode_prompt(question(c)) for c in countries])
 
 
 # ---------------------------------------------------------------------------
@@ -191,7 +186,7 @@ def pair_sequences(vocab: Vocab, pairs: Sequence[Pair]) -> list[tuple[list[int],
     """Whole chosen and rejected sequences (prompt + answer), for the reward model."""
     out = []
     for p in pairs:
-        prompt = prompt_ids(vocab, question(p.country))
+        prompt = vocab.encode_prompt(question(p.country))
         out.append((prompt + answer_ids(vocab, p.chosen), prompt + answer_ids(vocab, p.rejected)))
     return out
 
@@ -200,7 +195,7 @@ def pair_examples(vocab: Vocab, pairs: Sequence[Pair]) -> list[tuple[Example, Ex
     """Chosen and rejected SFT-style examples (prompt masked), for DPO."""
     out = []
     for p in pairs:
-        prompt = prompt_ids(vocab, question(p.country))
+        prompt = vocab.encode_prompt(question(p.country))
         out.append((sft_example(prompt, answer_ids(vocab, p.chosen)),
                     sft_example(prompt, answer_ids(vocab, p.rejected))))
     return out
@@ -217,7 +212,7 @@ def ask(model: GPT, vocab: Vocab, prompts: Sequence[Sequence[str]], samples: int
     Prompts must all have the same number of words. An answer ends at the
     first ``<eos>`` or after ``max_new_tokens`` words.
     """
-    idx = torch.tensor([prompt_ids(vocab, p) for p in prompts]).repeat_interleave(samples, 0)
+    idx = torch.tensor([vocab.encode_prompt(p) for p in prompts]).repeat_interleave(samples, 0)
     generator = torch.Generator().manual_seed(seed)
     out = model.generate(idx, max_new_tokens, temperature=temperature,
                          generator=generator, stop_token=vocab.eos_id)
@@ -284,7 +279,7 @@ def rates_by_country(countries: Sequence[str],
 
 __all__ = [
     "SFT_COUNTRIES", "HELDOUT_COUNTRIES", "CAPITALS", "QUESTION", "STYLES", "SFT_STYLES",
-    "question", "answer", "few_shot_prompt", "prompt_ids", "answer_ids", "sft_examples",
+    "question", "answer", "few_shot_prompt", "answer_ids", "sft_examples",
     "question_batch", "first_sentence", "ANSWER_KINDS", "PAIRINGS", "BEST_VERSUS_REST",
     "answer_of_kind", "kind_of_answer", "Pair", "preference_pairs", "pair_sequences",
     "pair_examples", "ask", "is_correct", "is_preferred", "is_question", "is_wrong_full",

@@ -39,10 +39,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from course_lib.gpt import GPT
+from course_lib.gpt import GPT, IGNORE_INDEX
 from course_lib.train import History, fit
-
-IGNORE_INDEX = -100  # a target that does not count (prompt tokens, padding)
 
 Example = tuple[torch.Tensor, torch.Tensor]  # (input ids, targets), both (T,)
 
@@ -209,11 +207,12 @@ def train_reward_model(
         return torch.randint(0, len(pairs), (batch_size,), generator=generator).tolist()
 
     def loss_fn(rm: RewardModel, pick: list[int]) -> torch.Tensor:
-        rm.eval()   # no dropout: the two answers of a pair may differ in a single word
         chosen, rejected = pair_rewards(rm, [pairs[i] for i in pick], pad_id)
         return bradley_terry_loss(chosen, rejected)
 
-    return fit(reward_model, loss_fn, get_batch, steps=steps, lr=lr, seed=seed, **fit_kwargs)
+    # no dropout (train_mode=False): the two answers of a pair may differ in a single word
+    return fit(reward_model, loss_fn, get_batch, steps=steps, lr=lr, seed=seed,
+               train_mode=False, **fit_kwargs)
 
 
 def pair_rewards(
@@ -304,7 +303,6 @@ def train_rlhf(
         return (sampled, *answer_targets(sampled, prompt_len, stop_id))
 
     def loss_fn(model: GPT, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        model.eval()   # no dropout: its log-probabilities must match the sampler's and the reference's
         sampled, inputs, targets = batch
         mask = targets != IGNORE_INDEX
         with torch.no_grad():
@@ -317,7 +315,9 @@ def train_rlhf(
         history.kl.append(kl.mean().item())
         return policy_gradient_loss(logprobs, rewards, rewards.mean()) + beta * kl.mean()
 
-    history.fit = fit(policy, loss_fn, get_batch, steps=steps, lr=lr, seed=seed, **fit_kwargs)
+    # no dropout (train_mode=False): its log-probabilities must match the sampler's and the reference's
+    history.fit = fit(policy, loss_fn, get_batch, steps=steps, lr=lr, seed=seed,
+                      train_mode=False, **fit_kwargs)
     return history
 
 
@@ -363,12 +363,13 @@ def train_dpo(
         return torch.randint(0, len(pairs), (batch_size,), generator=generator)
 
     def loss_fn(model: GPT, pick: torch.Tensor) -> torch.Tensor:
-        model.eval()   # no dropout: the log-ratios compare the policy with the reference exactly
         return dpo_loss(sequence_logprob(model, chosen[0][pick], chosen[1][pick]),
                         sequence_logprob(model, rejected[0][pick], rejected[1][pick]),
                         ref_chosen[pick], ref_rejected[pick], beta)
 
-    return fit(policy, loss_fn, get_batch, steps=steps, lr=lr, seed=seed, **fit_kwargs)
+    # no dropout (train_mode=False): the log-ratios compare the policy with the reference exactly
+    return fit(policy, loss_fn, get_batch, steps=steps, lr=lr, seed=seed,
+               train_mode=False, **fit_kwargs)
 
 
 __all__ = [

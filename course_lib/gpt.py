@@ -25,6 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from course_lib.lm import sample_next
 from course_lib.train import evaluating
 
 POSITION_KINDS = ("learned", "sinusoidal")
@@ -348,7 +349,7 @@ class GPT(nn.Module):
                         kth_best = torch.topk(logits, k).values[:, [-1]]
                         logits = logits.masked_fill(logits < kth_best, float("-inf"))
                     probs = torch.softmax(logits, dim=-1)
-                    next_token = torch.multinomial(probs, 1, generator=generator)
+                    next_token = sample_next(probs, generator)             # (B, 1)
                 if stop_token is not None:
                     next_token[done] = stop_token
                     done = done | (next_token[:, 0] == stop_token)

@@ -13,6 +13,8 @@ tools around them (chapters 2 to 5):
    recording the loss on the training and the test documents as it goes.
 6. ``next_word_table`` - a model's most likely next words beside the true ones;
    ``with_temperature`` - sharpen or flatten a next-word distribution;
+   ``sample_next`` - draw the next token from such a distribution (every
+   sampler of the course draws with it, ``gpt.GPT.generate`` too);
    ``continue_text`` - what a base model does with a prompt: continue it, one
    sampled word at a time.
 
@@ -256,7 +258,7 @@ def next_word_table(model, vocab: Vocab, prefix: Sequence[str],
 
 def _context_ids(model, vocab: Vocab, prefix: Sequence[str]) -> list[int]:
     """The last ``model.context_size`` ids of ``<pad>... <bos> prefix``."""
-    ids = [vocab.pad_id] * model.context_size + [vocab.bos_id] + vocab.encode(prefix)
+    ids = [vocab.pad_id] * model.context_size + vocab.encode_prompt(prefix)
     return ids[-model.context_size:]
 
 
@@ -278,6 +280,15 @@ def with_temperature(probs, temperature: float):
     return torch.softmax(torch.log(probs.clamp_min(1e-30)) / temperature, dim=-1)
 
 
+def sample_next(probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One token id drawn at random from each row of next-token probabilities.
+
+    ``probs`` is (V,) or (B, V); the result is (1,) or (B, 1). The same
+    ``generator`` seed gives the same draws.
+    """
+    return torch.multinomial(probs, 1, generator=generator)
+
+
 def continue_text(model, vocab: Vocab, prefix: Sequence[str], max_words: int = 30,
                   seed: int = 0, temperature: float = 1.0) -> list[str]:
     """Words sampled from ``model`` after ``prefix``, one at a time, until ``<eos>``.
@@ -293,7 +304,7 @@ def continue_text(model, vocab: Vocab, prefix: Sequence[str], max_words: int = 3
         probs = model.probs(torch.tensor([_context_ids(model, vocab, words)]))[0]
         if temperature != 1.0:
             probs = with_temperature(probs, temperature)
-        word = vocab.itos[int(torch.multinomial(probs, 1, generator=generator))]
+        word = vocab.itos[int(sample_next(probs, generator))]
         if word == vocab.itos[vocab.eos_id]:
             break
         words.append(word)
@@ -301,4 +312,5 @@ def continue_text(model, vocab: Vocab, prefix: Sequence[str], max_words: int = 3
 
 
 __all__ = ["document_pairs", "BigramModel", "NextWordMLP", "loss_and_accuracy", "evaluate",
-           "Curves", "train_next_word", "next_word_table", "with_temperature", "continue_text"]
+           "Curves", "train_next_word", "next_word_table", "with_temperature", "sample_next",
+           "continue_text"]

@@ -120,9 +120,13 @@ class Vocab:
         unk = self.unk_id
         return [self.stoi.get(w, unk) for w in words]
 
+    def encode_prompt(self, words: Sequence[str]) -> list[int]:
+        """``<bos>`` and the ids of ``words``: a beginning for a model to continue."""
+        return [self.bos_id] + self.encode(words)
+
     def encode_document(self, doc: Sequence[str]) -> list[int]:
         """``<bos>``, the ids of ``doc``, ``<eos>``: what a model trains on."""
-        return [self.bos_id] + self.encode(doc) + [self.eos_id]
+        return self.encode_prompt(doc) + [self.eos_id]
 
     def decode(self, ids: Iterable[int]) -> list[str]:
         """The tokens of ``ids`` (ints, numpy or torch integers)."""

@@ -127,6 +127,14 @@ def test_temperature_sharpens_and_flattens():
             lm.with_temperature(probs, bad)
 
 
+def test_sample_next_draws_like_multinomial_row_by_row():
+    probs = torch.softmax(torch.randn(5, 7, generator=torch.Generator().manual_seed(0)), dim=-1)
+    draws = lm.sample_next(probs, torch.Generator().manual_seed(4))
+    assert draws.shape == (5, 1)
+    assert torch.equal(draws, torch.multinomial(probs, 1, generator=torch.Generator().manual_seed(4)))
+    assert lm.sample_next(probs[0], torch.Generator().manual_seed(4)).shape == (1,)
+
+
 def test_continue_text_at_low_temperature_follows_the_top_word(data):
     train, _, vocab = data
     model = lm.BigramModel.fit(train, vocab)

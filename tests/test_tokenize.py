@@ -63,6 +63,7 @@ def test_encode_decode_round_trip():
         assert all(isinstance(i, int) for i in ids)
         assert vocab.decode(ids) == doc
         assert vocab.encode_document(doc) == [vocab.bos_id] + ids + [vocab.eos_id]
+        assert vocab.encode_prompt(doc) == vocab.encode_document(doc)[:-1]
     assert len(vocab) <= len(corpus.vocabulary()) + 4
 
 
