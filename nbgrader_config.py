@@ -45,9 +45,9 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     "nbgrader.preprocessors.ClearHiddenTests",
-    "course_lib.grading.feedback.ShortTracebacks",
+    "course_lib.instructor.feedback.ShortTracebacks",
     # Last: a learner's outputs and Markdown become inert HTML (no script runs in the report).
-    "course_lib.grading.feedback.SanitizeHTML",
+    "course_lib.instructor.feedback.SanitizeHTML",
 ]
 
 # The stub a learner sees in place of a solution.

@@ -21,7 +21,7 @@ import torch
 
 from course_lib import corpus, gpt, zoo
 from course_lib.autograd import Value, ValueMLP, topological_order
-from course_lib.tokenize import Vocab
+from course_lib.tokens import Vocab
 from course_lib.train import one_thread
 
 

@@ -22,7 +22,7 @@ import time
 import torch
 
 from course_lib import corpus, lm
-from course_lib.tokenize import Vocab
+from course_lib.tokens import Vocab
 from course_lib.train import one_thread
 
 

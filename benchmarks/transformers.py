@@ -29,7 +29,7 @@ from __future__ import annotations
 import time
 
 from course_lib import corpus, zoo
-from course_lib.tokenize import Vocab
+from course_lib.tokens import Vocab
 from course_lib.train import one_thread
 
 

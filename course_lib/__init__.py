@@ -6,7 +6,7 @@ One module per job, in the order the chapters use them:
 - ``datasets``: Chapter 1's toy data sets (XOR, circles).
 - ``classifier``: Chapter 1's demo classifiers, trained with ``train.fit``.
 - ``corpus``: the course's own language, a small grammar with exact probabilities.
-- ``tokenize``: words to token ids and back (a word-level vocabulary).
+- ``tokens``: words to token ids and back (a word-level vocabulary).
 - ``lm``: next-word predictors and how to score them (Chapter 2).
 - ``autograd``: a scalar autograd engine, ``Value`` (Chapter 3).
 - ``train``: the one training loop, ``fit``, and ``evaluating``, ``one_thread``.
@@ -17,9 +17,10 @@ One module per job, in the order the chapters use them:
 - ``plots``: every figure of the course, in chapter order.
 - ``widgets``: interactive demos for JupyterLab.
 - ``claims``: a chapter's claims about its own results, checked at build time.
-- ``grading``: what the exercises' test cells call.
-- ``instructor``: the instructor's workflow, run by the ``course`` command.
-- ``cli``: the ``course`` command.
+- ``grading``: what the exercises' visible test cells call, and the fixtures they import.
+- ``instructor``: the instructor's side (needs the ``[instructor]`` extra): the
+  ``course`` command (``instructor.cli``), nbgrader's sandboxed kernel, the worker
+  the trusted grader calls, feedback reports.
 """
 
 __version__ = "0.1.0"

@@ -32,7 +32,7 @@ import torch
 from course_lib import corpus
 from course_lib.finetune import Example, sft_example
 from course_lib.gpt import GPT
-from course_lib.tokenize import Vocab
+from course_lib.tokens import Vocab
 
 SFT_COUNTRIES: tuple[str, ...] = corpus.QA_COUNTRIES
 HELDOUT_COUNTRIES: tuple[str, ...] = corpus.HELDOUT_QA_COUNTRIES

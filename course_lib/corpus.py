@@ -325,7 +325,7 @@ def _next_masses(kind: Kind, prefix: Sequence[str]) -> dict[str, float]:
 def _check_tokens(tokens: Sequence[str], what: str) -> tuple[str, ...]:
     if isinstance(tokens, str):
         raise TypeError(f"{what} must be a list of word tokens, not a string; "
-                        "split it first (course_lib.tokenize.split_words)")
+                        "split it first (course_lib.tokens.split_words)")
     tokens = tuple(tokens)
     for tok in tokens:
         if not isinstance(tok, str):

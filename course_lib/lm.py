@@ -35,7 +35,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from course_lib import corpus, train
-from course_lib.tokenize import Vocab
+from course_lib.tokens import Vocab
 
 # ---------------------------------------------------------------------------
 # 1. Training pairs

@@ -10,7 +10,7 @@ it; every later call, in any notebook, reads it back in a second::
 
     base = zoo.load("base-gpt")     # Chapter 4's GPT, pretrained on the course language
     base.model                      # a course_lib.gpt.GPT, in eval mode
-    base.vocab                      # the course_lib.tokenize.Vocab it reads
+    base.vocab                      # the course_lib.tokens.Vocab it reads
     base.report                     # two measurements, never mixed (see ``build``), seconds, ...
     base.history                    # fit's History as a dict (loss curves)
 
@@ -22,7 +22,7 @@ it; every later call, in any notebook, reads it back in a second::
 The cache folder is ``$COURSE_LIB_CACHE`` if set, else ``<repo>/.cache/zoo``
 (``make clean`` removes it). A file's name carries a hash of its *key*: the
 recipe (model shape, data, training settings), the seed, and the source code
-of the modules that make the model (corpus, tokenize, gpt, train, zoo). Any
+of the modules that make the model (corpus, tokens, gpt, train, zoo). Any
 change to one of them gives another key, so the model is trained again. A
 file that cannot be read, holds another key, or whose weights no longer match
 their checksum is never used: ``load`` warns and trains again.
@@ -45,9 +45,9 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from course_lib import corpus, gpt, tokenize, train
+from course_lib import corpus, gpt, tokens, train
 from course_lib.gpt import GPT, IGNORE_INDEX, GPTConfig
-from course_lib.tokenize import Vocab
+from course_lib.tokens import Vocab
 
 FORMAT = 2
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -290,7 +290,7 @@ def cache_dir() -> Path:
 def cache_key(name: str, recipe: Recipe) -> dict[str, Any]:
     """What a cached file must match to be used."""
     sources = hashlib.sha256()
-    for module in (corpus, tokenize, gpt, train):
+    for module in (corpus, tokens, gpt, train):
         sources.update(inspect.getsource(module).encode())
     sources.update(_ZOO_SOURCE.encode())
     return {"format": FORMAT, "name": name, "recipe": dataclasses.asdict(recipe),

@@ -8,7 +8,7 @@ import torch
 from course_lib import chat, corpus
 from course_lib.finetune import IGNORE_INDEX
 from course_lib.gpt import GPT, GPTConfig
-from course_lib.tokenize import Vocab
+from course_lib.tokens import Vocab
 
 VOCAB = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", *corpus.vocabulary()])
 

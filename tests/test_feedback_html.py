@@ -21,7 +21,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from course_lib.grading.feedback import clean, markdown_block
+from course_lib.instructor.feedback import clean, markdown_block
 from tests import pipeline
 from tests.browser import chromium, serve
 

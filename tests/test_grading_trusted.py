@@ -141,13 +141,13 @@ def test_static_check_finds_hidden_shortcuts_and_constructs_to_review():
     ]
     forbidden = {"test_relu": ("relu", ("course_lib.nn",)), "test_sigmoid": ("sigmoid", ("course_lib.nn",)),
                  "test_dense": ("dense", ("course_lib.nn",)), "test_tanh": ("tanh", ("numpy.tanh",))}
-    found = static.inspect(learner, setup, forbidden)
+    found = static.read_source(learner, setup, forbidden)
     assert set(found.forbidden) == {"test_relu", "test_dense", "test_tanh"}
     assert "course_lib.nn.relu" in found.forbidden["test_relu"]
     text = "\n".join(found.review)
     for construct in ("imports inspect", "changes numpy.allclose", "_getframe", ".f_back", "uses exec", "defines __eq__"):
         assert construct in text, (construct, text)
-    assert not static.inspect([("ok", "def relu(z):\n    return np.maximum(z, 0)\n")], setup, forbidden).review
+    assert not static.read_source([("ok", "def relu(z):\n    return np.maximum(z, 0)\n")], setup, forbidden).review
 
 
 def test_hidden_checks_live_outside_course_lib():

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from course_lib import corpus, lm
-from course_lib.tokenize import Vocab
+from course_lib.tokens import Vocab
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from course_lib import corpus, train, zoo
 from course_lib.gpt import GPT, GPTConfig
-from course_lib.tokenize import Vocab
+from course_lib.tokens import Vocab
 
 TINY = zoo.Recipe(config=dict(block_size=48, n_layer=1, n_head=2, n_embd=16), n_train=200,
                   n_test=40, n_iid=40, steps=6, batch_size=8, warmup=2, eval_every=3)

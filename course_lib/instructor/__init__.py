@@ -1,4 +1,4 @@
-"""The instructor's side of the course: what the ``course`` command (``course_lib.cli``) runs.
+"""The instructor's side of the course: what the ``course`` command (``course_lib.instructor.cli``) runs.
 
 * ``course`` — the course folder: paths, chapters, learners, state files;
 * ``collect`` — submissions from a folder or a zip into ``submitted/``;

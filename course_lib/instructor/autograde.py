@@ -242,7 +242,7 @@ def autograde(course: Course, chapters: list[str], options: Options) -> dict[str
             if not options.force and learner in done and done[learner].digest == digest:
                 continue
             try:
-                notes = submissions.inspect(course, learner, chapter)
+                notes = submissions.notes_on(course, learner, chapter)
             except submissions.Unreadable as error:
                 done[learner] = Status("not graded", str(error), digest)
                 continue

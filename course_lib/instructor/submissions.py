@@ -89,7 +89,7 @@ def compare(source: nbformat.NotebookNode, nb: nbformat.NotebookNode,
     return notes
 
 
-def inspect(course: Course, learner: str, chapter: str) -> list[str]:
+def notes_on(course: Course, learner: str, chapter: str) -> list[str]:
     """Notes on a learner's submission of a chapter; :class:`Unreadable` if it cannot be graded."""
     folder = course.submission(learner, chapter)
     notes = []

@@ -18,7 +18,7 @@ from course_lib import corpus
 from course_lib.grading import assert_close, assert_equal, assert_true, fresh_rng
 from course_grader.channel import answer, check_call, fn
 
-FORBID = ("course_lib.lm", "course_lib.tokenize")
+FORBID = ("course_lib.lm", "course_lib.tokens")
 UNK = "<unk>"
 FIX = "course_lib.grading.fixtures."
 

@@ -95,7 +95,7 @@ def grade(chapter: str, nb, cwd: str, module: ModuleType | None = None, cell_sec
     cells = worker_cells(nb)
     learner = [(label, source) for label, source in cells if label not in locked]
     setup = [(label, source) for label, source in cells if label in locked]
-    findings = static.inspect(learner, setup, getattr(module, "FORBIDDEN", {}))
+    findings = static.read_source(learner, setup, getattr(module, "FORBIDDEN", {}))
     report.review = findings.review
     worker = Worker(cells, cwd, cell_seconds=cell_seconds, course_cells=locked)
     answers = Answers(worker)

@@ -209,8 +209,8 @@ def review(cells: list[tuple[str, str]], context: list[tuple[str, str]] = ()) ->
     return list(dict.fromkeys(found))
 
 
-def inspect(answer_cells: list[tuple[str, str]], setup_cells: list[tuple[str, str]],
-            forbidden: dict) -> Findings:
+def read_source(answer_cells: list[tuple[str, str]], setup_cells: list[tuple[str, str]],
+                forbidden: dict) -> Findings:
     """Forbidden shortcuts in the answers, and lines to review in the learner's cells.
 
     ``answer_cells`` are the learner's cells (solution cells and cells the

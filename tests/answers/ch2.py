@@ -33,7 +33,7 @@ MUTANTS = {
         "    keys = list(vocab)\n"
         "    return [keys.index(w) if w in vocab else keys.index('<unk>') for w in words]\n",
         # the course's own tokenizer (forbidden)
-        "from course_lib.tokenize import Vocab\n\n"
+        "from course_lib.tokens import Vocab\n\n"
         "def encode(words, vocab):\n"
         "    v = Vocab(sorted(vocab, key=vocab.get))\n"
         "    return v.encode(words)\n",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from course_lib.instructor import autograde as grading
+from course_lib.instructor import autograde
 from course_lib.instructor import collect as collecting
 from course_lib.instructor import report, sandbox
 from course_lib.instructor.course import Course
@@ -40,7 +40,7 @@ def cmd_release(course: Course, args: argparse.Namespace) -> None:
 
     chapters = _chapters(course, args.chapter)
     for chapter in tqdm(chapters, desc="release", unit="chapter", file=sys.stderr):
-        grading.register(course, chapter, release_directory=course.exercises)
+        autograde.register(course, chapter, release_directory=course.exercises)
     problems = []
     for chapter in chapters:
         for source in course.notebooks(chapter):
@@ -70,14 +70,14 @@ def cmd_collect(course: Course, args: argparse.Namespace) -> None:
 
 
 def cmd_autograde(course: Course, args: argparse.Namespace) -> None:
-    options = grading.Options(jobs=args.jobs, timeout=args.timeout, force=args.force,
+    options = autograde.Options(jobs=args.jobs, timeout=args.timeout, force=args.force,
                               limits=sandbox.Limits(cpu_seconds=args.cpu_seconds,
                                                     memory_bytes=args.memory_mb << 20,
                                                     processes=args.processes))
     if options.isolate and not sandbox.can_isolate():
         print("warning: not root on Linux, so kernels get resource limits only "
               "(no file, network or process isolation); see `course sandbox`", file=sys.stderr)
-    statuses = grading.autograde(course, _chapters(course, args.chapter), options)
+    statuses = autograde.autograde(course, _chapters(course, args.chapter), options)
     for chapter, table in statuses.items():
         counts: dict[str, int] = {}
         for status in table.values():

@@ -1,4 +1,4 @@
-"""Tests of course_lib.tokenize: splitting text and the word vocabulary."""
+"""Tests of course_lib.tokens: splitting text and the word vocabulary."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from course_lib import corpus
-from course_lib.tokenize import BOS, EOS, PAD, UNK, Vocab, join_words, split_words
+from course_lib.tokens import BOS, EOS, PAD, UNK, Vocab, join_words, split_words
 
 
 def test_specials():
