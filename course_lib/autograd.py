@@ -76,7 +76,13 @@ class Value:
             raise ValueError(f"0 ** {exponent} is undefined (division by zero)")
         if x < 0 and not p.is_integer():
             raise ValueError(f"{x} ** {exponent}: a negative number to a fractional power")
-        return Value(x**p, (self,), (p * x ** (p - 1),), f"**{exponent:g}")
+        if p == 0:
+            slope = 0.0  # x ** 0 is the constant 1, even at x = 0
+        elif x == 0 and p < 1:
+            slope = math.inf  # the slope of x ** p at 0 for 0 < p < 1 (as torch says)
+        else:
+            slope = p * x ** (p - 1)
+        return Value(x**p, (self,), (slope,), f"**{exponent:g}")
 
     def __neg__(self) -> Value:
         return Value(-self.data, (self,), (-1.0,), "neg")

@@ -339,12 +339,13 @@ def warmup_cosine(steps: int, warmup: int = 0, final: float = 0.1) -> Callable[[
 
     The multiplier climbs from ``1 / warmup`` to 1 over the first ``warmup``
     updates, then falls along half a cosine to ``final`` at update ``steps``.
+    With ``warmup=0`` there is no warm-up: the multiplier starts at 1.
     """
     if steps <= 0 or warmup < 0 or not 0.0 <= final <= 1.0:
         raise ValueError("need steps > 0, warmup >= 0 and 0 <= final <= 1")
 
     def schedule(step: int) -> float:
-        if step <= warmup:
+        if warmup > 0 and step <= warmup:
             return step / warmup
         progress = min(1.0, (step - warmup) / max(1, steps - warmup))
         return final + (1.0 - final) * 0.5 * (1.0 + math.cos(math.pi * progress))

@@ -215,3 +215,13 @@ def test_one_path_multiplied_out_by_hand_is_the_grad():
 def test_the_methods_chapter_3_shows_say_so():
     for method in (Value.__mul__, Value.backward):
         assert "Shown in Chapter 3" in method.__doc__
+
+
+def test_power_zero_is_the_constant_one_even_at_zero():
+    x = Value(0.0)
+    y = x ** 0
+    y.backward()
+    assert y.data == 1.0 and x.grad == 0.0
+    z = Value(2.0)
+    (z ** 0).backward()
+    assert z.grad == 0.0

@@ -260,3 +260,11 @@ def test_a_tiny_language_model_learns_a_repeating_sequence():
     assert after < 0.05 < before
     with pytest.raises(ValueError):
         evaluate_loss(model, lm_loss, [])
+
+
+def test_warmup_cosine_without_warmup_starts_at_one_and_decays_to_final():
+    from course_lib.train import warmup_cosine
+    schedule = warmup_cosine(100, warmup=0, final=0.1)
+    assert schedule(0) == pytest.approx(1.0)
+    assert schedule(100) == pytest.approx(0.1)
+    assert warmup_cosine(100, warmup=10)(5) == pytest.approx(0.5)
