@@ -235,7 +235,8 @@ def bigram_probs(probs_fn: Callable) -> None:
         counts[int(rng.integers(V))] = 0.0  # a token never seen first
         for prev in range(V):
             row = counts[prev]
-            check_call("bigram_probs", probs_fn, (counts.copy(), prev, alpha),
+            given = counts.copy()
+            check_call("bigram_probs", probs_fn, (given, prev, alpha),
                        _probs_reference(counts, prev, alpha),
                        f"bigram_probs(counts, previous_id={prev}, alpha={alpha}) for counts row {row}",
                        mistakes={
@@ -245,6 +246,12 @@ def bigram_probs(probs_fn: Callable) -> None:
                            "adding alpha only once to the total, not once per token": (row + alpha) / (row.sum() + alpha),
                        }, forbid=FORBID,
                        hint="P(b | a) = (counts[a, b] + alpha) / (counts[a].sum() + alpha * V).")
+            if not np.array_equal(given, counts):
+                changed = "alpha was added to counts in place" if np.allclose(given[prev], counts[prev] + alpha) \
+                    else "counts was changed"
+                raise AssertionError(f"bigram_probs(counts, previous_id={prev}, alpha={alpha}) changed the "
+                                     f"counts it was given ({changed}). Do not change counts: compute "
+                                     "`counts[previous_id] + alpha` into a new array.")
 
 
 # --- 5. evaluate ------------------------------------------------------------------

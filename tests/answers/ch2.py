@@ -128,6 +128,10 @@ MUTANTS = {
         _COUNTS + "\n\ndef bigram_probs(counts, previous_id, alpha):\n"
         "    row = counts[previous_id]\n"
         "    return row / row.sum()\n",
+        # adds alpha to the caller's counts in place (the text says: do not change counts)
+        _COUNTS + "\n\ndef bigram_probs(counts, previous_id, alpha):\n"
+        "    counts[previous_id] += alpha\n"
+        "    return counts[previous_id] / counts[previous_id].sum()\n",
         # the course's bigram model (forbidden)
         _COUNTS + "\n\nfrom course_lib.lm import BigramModel\n\n"
         "def bigram_probs(counts, previous_id, alpha):\n"
