@@ -22,10 +22,17 @@ from course_lib.grading import assert_close, assert_equal, assert_true, fresh_rn
 from course_grader.channel import answer, check_call
 
 IGNORE = finetune.IGNORE_INDEX
-FORBID = ("course_lib.finetune",)
-SFT_LOSS_FORBID = FORBID + ("torch.nn.functional.cross_entropy", "torch.nn.functional.nll_loss",
-                            "torch.nn.CrossEntropyLoss", "torch.nn.NLLLoss")
-KL_FORBID = FORBID + ("torch.nn.functional.kl_div", "torch.nn.KLDivLoss")
+# The text: "The ready-made versions in course_lib.finetune, and torch's own cross-entropy and KL
+# divergence, are not allowed in your answers" -- binary cross-entropy and torch.distributions' KL included.
+TORCH_LOSSES = ("torch.nn.functional.cross_entropy", "torch.nn.functional.nll_loss",
+                "torch.nn.CrossEntropyLoss", "torch.nn.NLLLoss",
+                "torch.nn.functional.binary_cross_entropy", "torch.nn.functional.binary_cross_entropy_with_logits",
+                "torch.nn.BCELoss", "torch.nn.BCEWithLogitsLoss",
+                "torch.nn.functional.kl_div", "torch.nn.KLDivLoss",
+                "torch.distributions.kl_divergence", "torch.distributions.kl.kl_divergence")
+FORBID = ("course_lib.finetune",) + TORCH_LOSSES
+SFT_LOSS_FORBID = FORBID
+KL_FORBID = FORBID
 
 
 def _generator() -> torch.Generator:
@@ -57,10 +64,23 @@ def _format_mistakes(prompt: list[int], answer_ids: list[int]) -> dict[str, list
 
 
 def _check_format(fn: Callable, prompt: list[int], answer_ids: list[int], what: str) -> None:
+    given_prompt, given_answer = list(prompt), list(answer_ids)
     with answer("format_sft_example", forbid=FORBID):
-        result = fn(list(prompt), list(answer_ids))
+        result = fn(given_prompt, given_answer)
+    for name, given, original in (("prompt_ids", given_prompt, prompt), ("answer_ids", given_answer, answer_ids)):
+        if given != original:
+            how = " (extended in place, e.g. with += or .extend)" if given[:len(original)] == original else ""
+            raise AssertionError(f"format_sft_example changed the caller's {name} {what}{how}: it was "
+                                 f"{original}, after the call it is {given}. Build a new list: "
+                                 "list(prompt_ids) + list(answer_ids).")
     assert_true(isinstance(result, tuple) and len(result) == 2,
                 f"format_sft_example should return a tuple (inputs, targets), got {type(result).__name__}.")
+    for name, value in zip(("inputs", "targets"), result):
+        dtype = getattr(value, "dtype", None)
+        assert_true(isinstance(value, torch.Tensor) and dtype == torch.long,
+                    f"format_sft_example's {name} {what} should be a 1-D torch.long tensor; got "
+                    f"{type(value).__name__}{f' of dtype {dtype}' if dtype is not None else ''}. "
+                    "Token ids are integers: use dtype=torch.long (the loss needs long targets).")
     inputs, targets = _ids(result[0], f"inputs {what}"), _ids(result[1], f"targets {what}")
     ref_inputs, ref_targets = (t.tolist() for t in finetune.sft_example(prompt, answer_ids))
     assert_equal(inputs, ref_inputs, f"inputs {what}",

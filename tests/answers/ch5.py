@@ -27,6 +27,20 @@ MUTANTS = {
         "    inputs = ids[:-1].clone()\n"
         "    inputs[: len(prompt_ids) - 1] = -100\n"
         "    return inputs, ids[1:]\n",
+        # extends the caller's prompt_ids in place (right tensors, but the caller's list is changed)
+        "def format_sft_example(prompt_ids, answer_ids):\n"
+        "    n = len(prompt_ids)\n"
+        "    prompt_ids.extend(answer_ids)\n"
+        "    ids = torch.tensor(prompt_ids, dtype=torch.long)\n"
+        "    targets = ids[1:].clone()\n"
+        "    targets[: n - 1] = -100\n"
+        "    return ids[:-1], targets\n",
+        # targets as torch.int32 (the text says torch.long)
+        "def format_sft_example(prompt_ids, answer_ids):\n"
+        "    ids = list(prompt_ids) + list(answer_ids)\n"
+        "    targets = torch.tensor(ids[1:], dtype=torch.int32)\n"
+        "    targets[: len(prompt_ids) - 1] = -100\n"
+        "    return torch.tensor(ids[:-1], dtype=torch.long), targets\n",
     ],
     "sft_loss": [
         # divides by every position, masked ones too
@@ -47,6 +61,11 @@ MUTANTS = {
         # the forbidden shortcut
         "def sft_loss(logits, targets):\n"
         "    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))\n",
+        # the sum over the answer tokens instead of the mean
+        "def sft_loss(logits, targets):\n"
+        "    keep = targets != -100\n"
+        "    logp = torch.log_softmax(logits, -1).gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)\n"
+        "    return -(logp * keep).sum()\n",
     ],
     "bradley_terry_loss": [
         # chosen and rejected swapped
@@ -61,6 +80,10 @@ MUTANTS = {
         # returns a Python float
         "def bradley_terry_loss(r_chosen, r_rejected):\n"
         "    return float(-F.logsigmoid(r_chosen - r_rejected).mean())\n",
+        # torch's binary cross-entropy (forbidden: the right values, but not written by hand)
+        "def bradley_terry_loss(r_chosen, r_rejected):\n"
+        "    diff = r_chosen - r_rejected\n"
+        "    return F.binary_cross_entropy_with_logits(diff, torch.ones_like(diff))\n",
     ],
     "kl_penalty": [
         # the other direction
@@ -84,6 +107,11 @@ MUTANTS = {
         "    log_q = torch.log_softmax(ref_logits.detach(), -1)\n"
         "    kl = (log_p.exp() * (log_p - log_q)).sum(-1)\n"
         "    return (kl * mask).sum(-1) / mask.sum(-1)\n",
+        # torch.distributions' KL (forbidden: the right values, but not written by hand)
+        "def kl_penalty(policy_logits, ref_logits, mask):\n"
+        "    p = torch.distributions.Categorical(logits=policy_logits)\n"
+        "    q = torch.distributions.Categorical(logits=ref_logits.detach())\n"
+        "    return (torch.distributions.kl_divergence(p, q) * mask).sum(-1)\n",
     ],
     "dpo_loss": [
         # chosen and rejected swapped
@@ -101,6 +129,10 @@ MUTANTS = {
         "def dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta=0.1):\n"
         "    margin = (policy_chosen - ref_chosen) - (policy_rejected - ref_rejected)\n"
         "    return -F.logsigmoid(beta * margin).mean()\n",
+        # torch's binary cross-entropy (forbidden: the right values, but not written by hand)
+        "def dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta=0.1):\n"
+        "    margin = (policy_chosen - ref_chosen.detach()) - (policy_rejected - ref_rejected.detach())\n"
+        "    return F.binary_cross_entropy_with_logits(beta * margin, torch.ones_like(margin))\n",
     ],
 }
 
