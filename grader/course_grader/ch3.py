@@ -216,6 +216,10 @@ def _backward_case(mlp_backward: Callable, rng: np.random.Generator, n: int, n_i
     saved = {k: v.copy() for k, v in params.items()}
     with answer("mlp_backward", forbid=BACKWARD_FORBID):
         grads = mlp_backward(X, y, params)
+    added, removed = sorted(set(params) - set(saved)), sorted(set(saved) - set(params))
+    assert_true(not added and not removed,
+                f"mlp_backward changed the keys of the params dict it was given (added {added}, removed "
+                f"{removed}). Keep intermediate values such as the hidden layer in local variables, not in params.")
     for k in params:
         assert_unchanged(saved[k], params[k], f"mlp_backward (params[{k!r}])")
     assert_true(isinstance(grads, dict), f"mlp_backward should return a dict of gradients, got {type(grads).__name__}.")
@@ -331,6 +335,48 @@ def train_uses_seed(train: Callable, X: np.ndarray, y: np.ndarray, start: dict) 
     assert_true(not np.allclose(np.asarray(runs[0][1], dtype=float), np.asarray(runs[1][1], dtype=float)),
                 "train gave the same mini-batch losses with seed=0 and seed=1: draw each mini-batch at "
                 "random, from a generator made from `seed`.")
+
+
+def train_procedure(train: Callable) -> None:
+    """The procedure the text asks for: one generator seeded once, a mini-batch per step, the loss before it.
+
+    With ``lr=0`` the parameters never move, so each recorded loss is the loss of that step's mini-batch:
+    equal losses at every step mean the same batch every step (or all the data). On data whose examples
+    are all the same, every mini-batch has the loss of the starting parameters, so the first recorded loss
+    must be exactly that (a loss recorded after the step is lower).
+    """
+    rng = fresh_rng()
+    X, y = blobs(rng, n_per_class=20)
+    params = initial_params(rng, 2, 8, 3)
+    seed = int(rng.integers(1000))
+    with answer("train", forbid=BACKWARD_FORBID):
+        _, losses = train(X.copy(), y.copy(), {k: v.copy() for k, v in params.items()}, 8, 0.0, 4, seed)
+    losses = np.asarray(losses, dtype=float).reshape(-1)
+    assert_equal(len(losses), 8, "the number of losses returned for steps=8 (one per step)")
+    everything = full_loss(X, y, params)
+    if np.allclose(losses, everything, rtol=1e-9, atol=1e-12):
+        raise AssertionError(
+            f"train(..., steps=8, lr=0, batch_size=4): every recorded loss is {everything:.6f}, the loss of "
+            f"all {len(X)} examples. Each step should use a mini-batch of batch_size examples drawn at random.")
+    if np.ptp(losses) < 1e-12:
+        raise AssertionError(
+            f"train(..., steps=8, lr=0, batch_size=4): with lr=0 the parameters never change, so each loss "
+            f"is the loss of one mini-batch; all 8 are {losses[0]:.6f}: the same mini-batch at every step. "
+            "Draw a new random mini-batch at each step, from one generator created before the loop "
+            "(rng = np.random.default_rng(seed)).")
+    X_same, y_same = np.repeat(X[:1], 12, axis=0), np.repeat(y[:1], 12)
+    with answer("train", forbid=BACKWARD_FORBID):
+        _, losses = train(X_same.copy(), y_same.copy(), {k: v.copy() for k, v in params.items()}, 2, 0.5, 4, seed)
+    first = float(np.asarray(losses, dtype=float).reshape(-1)[0])
+    before = full_loss(X_same, y_same, params)
+    after = full_loss(X_same, y_same, {k: params[k] - 0.5 * g for k, g in _mlp_grads(X_same, y_same, params).items()})
+    if not np.isclose(first, before, rtol=1e-6, atol=1e-9):
+        mistake = (" It is the loss after the first step."
+                   if np.isclose(first, after, rtol=1e-6, atol=1e-9) else "")
+        raise AssertionError(
+            f"train on {len(X_same)} copies of one example (every mini-batch has the same loss): the first "
+            f"recorded loss is {first:.6f}, but the starting parameters' loss on the mini-batch is "
+            f"{before:.6f}. Record each step's mini-batch loss (mlp_loss) before its sgd_step.{mistake}")
 
 
 def train_reaches_target(train: Callable, steps: int = 200, target: float = 0.4) -> None:
@@ -497,6 +543,7 @@ def test_sgd_step_inputs_unchanged(answers) -> str:
 def test_train_history(answers) -> str:
     X_train, y_train = make_clusters(seed=0)
     start_params = init_params(2, 16, 3, seed=0)
+    start = {k: v.copy() for k, v in start_params.items()}  # before the call: a train that updates in place is fine
     with answer("train", forbid=BACKWARD_FORBID_VISIBLE):
         trained, losses = answers.train(X_train, y_train, start_params, 50, 0.5, 32, seed=0)
     assert_equal(len(losses), 50, "len(losses) after 50 steps", "Record one loss per step.")
@@ -504,8 +551,9 @@ def test_train_history(answers) -> str:
     assert_true(np.mean(losses[-10:]) < np.mean(losses[:10]),
                 "train: the mini-batch losses should go down during training.")
     answers.hidden()
-    train_improves(X_train, y_train, start_params, trained)
-    train_uses_seed(answers.train, X_train, y_train, start_params)
+    train_improves(X_train, y_train, start, trained)
+    train_uses_seed(answers.train, X_train, y_train, start)
+    train_procedure(answers.train)
     return "train: records the losses and improves the model."
 
 

@@ -47,6 +47,10 @@ MUTANTS = {
         # the forbidden shortcut
         "def softmax(z):\n"
         "    return torch.softmax(torch.tensor(z), dim=-1).numpy()\n",
+        # normalised down each column (axis 0) instead of along each row
+        "def softmax(z):\n"
+        "    e = np.exp(z - np.max(z, axis=0, keepdims=True))\n"
+        "    return e / e.sum(axis=0, keepdims=True)\n",
     ],
     "cross_entropy": [
         # sum instead of mean
@@ -66,6 +70,11 @@ MUTANTS = {
         "import torch.nn.functional as F\n\n"
         "def cross_entropy(logits, targets):\n"
         "    return F.cross_entropy(torch.tensor(logits), torch.tensor(targets)).item()\n",
+        # in bits (log base 2) instead of nats
+        "def cross_entropy(logits, targets):\n"
+        "    top = logits.max(axis=1, keepdims=True)\n"
+        "    logp = logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))\n"
+        "    return float(-logp[np.arange(len(targets)), targets].mean() / np.log(2))\n",
     ],
     "numerical_gradient": [
         # forward difference
@@ -85,6 +94,8 @@ MUTANTS = {
         # bumps every entry at once
         "def numerical_gradient(f, x, eps=1e-5):\n"
         "    return np.full(np.shape(x), (f(x + eps) - f(x - eps)) / (2 * eps))\n",
+        # the given eps ignored in the quotient: always divides by 2e-5
+        _bump_one_at_a_time("(f(x + d) - f(x - d)) / 2e-5"),
     ],
     "mlp_backward": [
         # no division by the batch size
@@ -117,6 +128,15 @@ MUTANTS = {
         "    d /= len(y)\n"
         "    dz = d @ params['W2'].T * (1 - h**2)\n"
         "    return {'W1': X.T @ dz, 'b1': dz.sum(0), 'W2': h.T @ d, 'b2': d.sum(0)}\n",
+        # keeps the hidden layer in the caller's params (right gradients, but params changed)
+        "def mlp_backward(X, y, params):\n"
+        "    params['cache_hidden'] = np.tanh(X @ params['W1'] + params['b1'])\n"
+        "    h = params['cache_hidden']\n"
+        "    d = softmax(h @ params['W2'] + params['b2'])\n"
+        "    d[np.arange(len(y)), y] -= 1\n"
+        "    d /= len(y)\n"
+        "    dz = d @ params['W2'].T * (1 - h**2)\n"
+        "    return {'W1': X.T @ dz, 'b1': dz.sum(0), 'W2': h.T @ d, 'b2': d.sum(0)}\n",
     ],
     "sgd_step": [
         # uphill
@@ -130,6 +150,12 @@ MUTANTS = {
         # learning rate forgotten
         "def sgd_step(params, grads, lr):\n"
         "    return {k: params[k] - grads[k] for k in params}\n",
+        # returns the step instead of the new parameters
+        "def sgd_step(params, grads, lr):\n"
+        "    return {k: -lr * grads[k] for k in params}\n",
+        # a fixed learning rate instead of lr
+        "def sgd_step(params, grads, lr):\n"
+        "    return {k: params[k] - 0.1 * grads[k] for k in params}\n",
     ],
     "train": [
         # the new parameters are thrown away
@@ -152,6 +178,39 @@ MUTANTS = {
         "        b = rng.integers(0, len(X), size=batch_size)\n"
         "        params = sgd_step(params, mlp_backward(X[b], y[b], params), lr)\n"
         "    return params, [mlp_loss(X, y, params)]\n",
+        # the generator created inside the loop: the same mini-batch at every step
+        "def train(X, y, params, steps, lr, batch_size, seed=0):\n"
+        "    losses = []\n"
+        "    for _ in range(steps):\n"
+        "        rng = np.random.default_rng(seed)\n"
+        "        b = rng.integers(0, len(X), size=batch_size)\n"
+        "        losses.append(mlp_loss(X[b], y[b], params))\n"
+        "        params = sgd_step(params, mlp_backward(X[b], y[b], params), lr)\n"
+        "    return params, losses\n",
+        # full-batch steps: batch_size and seed ignored
+        "def train(X, y, params, steps, lr, batch_size, seed=0):\n"
+        "    losses = []\n"
+        "    for _ in range(steps):\n"
+        "        losses.append(mlp_loss(X, y, params))\n"
+        "        params = sgd_step(params, mlp_backward(X, y, params), lr)\n"
+        "    return params, losses\n",
+        # the loss recorded after the step (the text says before)
+        "def train(X, y, params, steps, lr, batch_size, seed=0):\n"
+        "    rng = np.random.default_rng(seed)\n"
+        "    losses = []\n"
+        "    for _ in range(steps):\n"
+        "        b = rng.integers(0, len(X), size=batch_size)\n"
+        "        params = sgd_step(params, mlp_backward(X[b], y[b], params), lr)\n"
+        "        losses.append(mlp_loss(X[b], y[b], params))\n"
+        "    return params, losses\n",
+        # batches taken in order, no randomness
+        "def train(X, y, params, steps, lr, batch_size, seed=0):\n"
+        "    losses = []\n"
+        "    for step in range(steps):\n"
+        "        b = (step * batch_size + np.arange(batch_size)) % len(X)\n"
+        "        losses.append(mlp_loss(X[b], y[b], params))\n"
+        "        params = sgd_step(params, mlp_backward(X[b], y[b], params), lr)\n"
+        "    return params, losses\n",
     ],
 }
 
@@ -271,6 +330,15 @@ ALTERNATIVES = {
         "        grads = mlp_backward(xb, yb, params)\n"
         "        losses.append(float(mlp_loss(xb, yb, params)))\n"
         "        params = sgd_step(params, grads, lr)\n"
+        "    return params, losses\n",
+        # updates the caller's params in place (the text does not forbid it)
+        "def train(X, y, params, steps, lr, batch_size, seed=0):\n"
+        "    rng = np.random.default_rng(seed)\n"
+        "    losses = []\n"
+        "    for _ in range(steps):\n"
+        "        b = rng.integers(0, len(X), size=batch_size)\n"
+        "        losses.append(mlp_loss(X[b], y[b], params))\n"
+        "        params.update(sgd_step(params, mlp_backward(X[b], y[b], params), lr))\n"
         "    return params, losses\n",
     ],
 }
