@@ -64,7 +64,7 @@ book: $(STAMP) $(VENDOR)/.installed
 test: $(STAMP) $(CHROMIUM)
 	rm -rf book/_build/.jupyter_cache
 	$(MAKE) book BOOK_FLAGS=--all
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=5
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --ServerApp.default_url=/lab/tree/exercises
