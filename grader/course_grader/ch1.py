@@ -152,8 +152,9 @@ def mlp_one_layer(mlp) -> None:
     params = _random_params(rng, [3, 2])
     check_call("mlp", mlp, (X, params, RELU), X @ params[0][0] + params[0][1],
                "mlp with a single layer (no hidden layer)",
-               mistakes={"applying the activation after the last layer": nn.relu(X @ params[0][0] + params[0][1])},
-               forbid=FORBID, hint="The output layer has no activation.")
+               mistakes={"applying the activation after the last layer": nn.relu(X @ params[0][0] + params[0][1]),
+                         "forgetting the bias b (in mlp or in dense)": X @ params[0][0]},
+               forbid=FORBID, hint="With a single layer, mlp(X, [(W, b)], activation) is X @ W + b.")
 
 
 def mlp_deep(mlp) -> None:

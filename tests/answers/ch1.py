@@ -16,6 +16,8 @@ MUTANTS = {
         "def neuron(x, w, b, activation):\n    return activation(w * x + b)\n",
         # activation ignored
         "def neuron(x, w, b, activation):\n    return np.dot(w, x) + b\n",
+        # inputs and weights added instead of multiplied
+        "def neuron(x, w, b, activation):\n    return activation(np.sum(w + x) + b)\n",
     ],
     "activations": [
         # relu as absolute value
@@ -33,6 +35,10 @@ MUTANTS = {
         # the forbidden shortcuts
         "from course_lib.nn import relu, sigmoid\n\n"
         "def tanh(z):\n    return np.tanh(z)\n",
+        # relu as a step function (0 or 1)
+        "def relu(z):\n    return (np.asarray(z) > 0).astype(float)\n\n"
+        "def sigmoid(z):\n    return 1 / (1 + np.exp(-z))\n\n"
+        "def tanh(z):\n    return 2 / (1 + np.exp(-2 * z)) - 1\n",
     ],
     "dense": [
         # forgot the bias
@@ -43,6 +49,8 @@ MUTANTS = {
         "def dense(X, W, b):\n    return X @ W + b[:, None]\n",
         # elementwise product with broadcasting
         "def dense(X, W, b):\n    return (X[:, :, None] * W).mean(axis=1) + b\n",
+        # bias subtracted
+        "def dense(X, W, b):\n    return X @ W - b\n",
     ],
     "mlp": [
         # activation after the output layer too
@@ -67,6 +75,12 @@ MUTANTS = {
         "from course_lib import nn\n\n"
         "def mlp(X, params, activation):\n"
         "    return nn.mlp(X, params, activation)\n",
+        # the activation applied before each layer (to the input too) instead of after each hidden layer
+        "def mlp(X, params, activation):\n"
+        "    h = X\n"
+        "    for W, b in params:\n"
+        "        h = activation(h) @ W + b\n"
+        "    return h\n",
     ],
     "count_parameters": [
         # weights only
@@ -81,6 +95,9 @@ MUTANTS = {
         # returns a float
         "def count_parameters(layer_sizes):\n"
         "    return float(sum(a * b + b for a, b in zip(layer_sizes[:-1], layer_sizes[1:])))\n",
+        # one bias per layer instead of one per neuron
+        "def count_parameters(layer_sizes):\n"
+        "    return sum(a * b + 1 for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))\n",
     ],
 }
 
