@@ -393,9 +393,14 @@ def test_split_documents_no_leak(answers) -> str:
         train, test = answers.split_documents([list(d) for d in DOCS], 0.5, seed=1)
     leaked = set(map(tuple, train)) & set(map(tuple, test))
     assert_true(not leaked, f"these documents are in both train and test: {leaked}")
+    with answer("split_documents"):
+        again = answers.split_documents([list(d) for d in DOCS], 0.5, seed=1)
+    assert_true([list(map(tuple, side)) for side in again] == [list(map(tuple, side)) for side in (train, test)],
+                "split_documents gave two different splits for seed=1: draw random numbers only from a "
+                "generator made from `seed`.")
     answers.hidden()
     split_documents_no_leak(answers.split_documents)
-    return "split_documents: no leak, and the seed decides."
+    return "split_documents: no leak, the same seed gives the same split, and other seeds other splits."
 
 
 def test_bigram_counts(answers) -> str:

@@ -39,6 +39,11 @@ MUTANTS = {
         "    return v.encode(words)\n",
     ],
     "make_pairs": [
+        # the context includes the target itself
+        "def make_pairs(token_ids, context_size, pad_id=0):\n"
+        "    padded = [pad_id] * context_size + list(token_ids)\n"
+        "    contexts = [padded[t - context_size + 1:t + 1] for t in range(context_size + 1, len(padded))]\n"
+        "    return np.array(contexts), np.array(token_ids[1:])\n",
         # skips the positions without a full context instead of padding
         "def make_pairs(token_ids, context_size, pad_id=0):\n"
         "    contexts, targets = [], []\n"
@@ -138,6 +143,15 @@ MUTANTS = {
         "    return BigramModel(counts, alpha).next_word_probs(previous_id)\n",
     ],
     "evaluate": [
+        # the probability of the true word instead of its negative log
+        "def evaluate(next_probs, id_docs):\n"
+        "    hits, scores = [], []\n"
+        "    for ids in id_docs:\n"
+        "        for t in range(1, len(ids)):\n"
+        "            p = next_probs(ids[:t])\n"
+        "            hits.append(np.argmax(p) == ids[t])\n"
+        "            scores.append(p[ids[t]])\n"
+        "    return float(np.mean(hits)), float(np.mean(scores))\n",
         # log base 2 (bits, not nats)
         "def evaluate(next_probs, id_docs):\n"
         "    hits, nlls = [], []\n"
