@@ -21,6 +21,12 @@ from course_lib.instructor import trusted
 from tests import pipeline
 
 CHAPTERS = [pytest.param(ch, marks=pytest.mark.xdist_group(ch)) for ch in pipeline.chapters()]
+# A bug in an earlier answer costs that answer's points only: (answer, index of its mutant), each
+# submitted alone (every other answer right); no other answer's test cell may lose a point.
+CHARGED_ONCE = {
+    "ch4": [("attention", 0),             # no scaling by sqrt(d_k)
+            ("multi_head_attention", 3)],  # heads merged without swapping the axes back
+}
 
 
 @pytest.fixture(scope="module", params=CHAPTERS)
@@ -39,6 +45,9 @@ def graded(request, tmp_path_factory):
             chosen = {answer: versions[k] for answer, versions in table.items() if k < len(versions)}
             pipeline.submit(course, f"{kind}{k}", chapter,
                             {name: pipeline.with_answers(nb, chosen) for name, nb in sources.items()})
+    for answer, k in CHARGED_ONCE.get(chapter, []):
+        pipeline.submit(course, f"solo-{answer}-{k}", chapter,
+                        {name: pipeline.with_answers(nb, {answer: mutants[answer][k]}) for name, nb in sources.items()})
     pipeline.nbgrader(course, "autograde", chapter)
     pipeline.nbgrader(course, "generate_feedback", chapter)
     return chapter, course, sources, pipeline.scores(course, chapter)
@@ -55,7 +64,7 @@ def test_every_answer_has_tests_mutants_and_alternatives(graded):
     mutants, alternatives = pipeline.variants(chapter)
     for answer, tests in _answers(sources):
         assert tests, f"{chapter}: answer {answer} has no test cell named test_{answer}_..."
-        assert len(mutants.get(answer, [])) >= 3, f"{chapter}: {answer} needs at least 3 mutants"
+        assert len(mutants.get(answer, [])) >= 5, f"{chapter}: {answer} needs at least 5 mutants"
         assert len(alternatives.get(answer, [])) >= 2, f"{chapter}: {answer} needs at least 2 alternatives"
         points = sum(c.metadata["nbgrader"]["points"] for nb in sources.values() for c in nb.cells
                      if c.metadata.get("nbgrader", {}).get("grade_id") in tests)
@@ -82,6 +91,18 @@ def test_every_mutant_loses_points_on_its_answer(graded):
             got = sum(scores[f"mutant{k}"][t][0] for t in tests)
             full = sum(scores[f"mutant{k}"][t][1] for t in tests)
             assert got < full, f"{chapter}: mutant {k} of {answer} keeps full marks:\n{source}"
+
+
+def test_a_bug_costs_only_its_own_answers_points(graded):
+    """One bug charged once: the checks of later answers run with the course's earlier functions."""
+    chapter, _, sources, scores = graded
+    tests = dict(_answers(sources))
+    for answer, k in CHARGED_ONCE.get(chapter, []):
+        got = scores[f"solo-{answer}-{k}"]
+        own = set(tests[answer])
+        assert sum(got[t][0] for t in own) < sum(got[t][1] for t in own), f"{chapter}: {answer} mutant {k} keeps its points"
+        lost = {cell: s for cell, s in got.items() if cell not in own and s[0] < s[1]}
+        assert not lost, f"{chapter}: a bug in {answer} (mutant {k}) also costs {lost}"
 
 
 def test_every_alternative_keeps_full_marks(graded):

@@ -20,7 +20,9 @@ Requests (one JSON object each) and replies:
   "grad": bool}``: call the learner's function ``name`` with the arguments
   (functions among them are names, resolved here), with every ``forbid``
   target (and each alias of it in the notebook) replaced by a tripwire for the
-  duration of the call. The reply carries the result, the arguments as they
+  duration of the call; with ``"bind": {name: dotted}`` (dotted names under
+  ``course_lib.grading``), the course's versions of earlier functions stand in
+  for the learner's during the call. The reply carries the result, the arguments as they
   are after the call (so the grader sees in-place changes), the forbidden
   calls the tripwire saw and, with ``grad``, the gradient of the result's sum
   with respect to each argument tensor that requires one. Failures come back
@@ -160,10 +162,41 @@ def _call_once(request: dict, namespace: dict, label: str, forbid: list[str]) ->
     kwargs = _decode(request.get("kwargs", {"$": "dict", "items": []}), _resolve_function)
     leaves = _tensors([args, kwargs], [])
     wire_ = Tripwire(label, forbid, namespace)
-    reply = _run(fn, args, kwargs, leaves, wire_, label, request)
+    saved = _bind(namespace, request.get("bind") or {})
+    try:
+        reply = _run(fn, args, kwargs, leaves, wire_, label, request)
+    finally:
+        for name, value in saved:
+            if value is _UNSET:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
     if wire_.missing and any(loaded(t) for t in wire_.missing):
         reply["_loaded_forbidden"] = True
     return reply
+
+
+_UNSET = object()
+BIND_PREFIX = "course_lib.grading."
+
+
+def _bind(namespace: dict, bind: dict) -> list:
+    """Put the course's versions of earlier functions in place (``bind``: name -> dotted name).
+
+    Each is wrapped, so that the tripwire (which forbids the same references in answers)
+    does not see it as an alias of a forbidden target. Returns what to restore.
+    """
+    saved = []
+    for name, target in bind.items():
+        if not (isinstance(name, str) and isinstance(target, str) and target.startswith(BIND_PREFIX)):
+            continue
+        reference = wire.resolve_name(target)
+
+        def stand_in(*args: Any, _reference: Any = reference, **kwargs: Any) -> Any:
+            return _reference(*args, **kwargs)
+        saved.append((name, namespace.get(name, _UNSET)))
+        namespace[name] = stand_in
+    return saved
 
 
 def _run(fn: Any, args: list, kwargs: dict, leaves: list, wire_: "Tripwire", label: str, request: dict) -> dict:

@@ -17,6 +17,7 @@ from course_lib import gpt
 from course_lib.grading import assert_close, assert_equal, assert_shape, fresh_rng, likely_mistake
 from course_lib.grading.ch4 import (  # the fixtures the notebook imports too
     ATOL,
+    BIND,
     FORBID,
     LOSS_FORBID,
     _normal,
@@ -93,7 +94,8 @@ def reference_gpt(idx: torch.Tensor, params: dict, n_head: int, final_norm: bool
 
 
 def _call(name: str, fn: Callable, *args):
-    with answer(name, forbid=FORBID):
+    """A hidden check's call: later answers run with the course's versions of the earlier ones (BIND)."""
+    with answer(name, forbid=FORBID, bind=BIND.get(name)):
         return fn(*args)
 
 
@@ -257,28 +259,42 @@ def _block_mistakes(x: torch.Tensor, p: dict, H: int) -> dict[str, torch.Tensor]
         "forgetting the residual connection around the MLP": mlp(ln2(h)),
         "forgetting the residual connection around attention": h - x + mlp(ln2(h - x)),
         "ReLU instead of GELU in the MLP": h + mlp(ln2(h), F.relu),
+        "GPT-2's tanh approximation of GELU: the text asks for the exact F.gelu (its default, "
+        "approximate='none')": h + mlp(ln2(h), lambda z: F.gelu(z, approximate="tanh")),
         "feeding the MLP the block's input instead of the output of the attention step":
             h + mlp(ln2(x)),
     }
 
 
+# The text: "dividing by sqrt(variance + eps)" -- and layer_norm is to be written, not borrowed.
+LN_FORBID = FORBID + ("torch.nn.functional.layer_norm", "torch.nn.LayerNorm", "torch.layer_norm",
+                      "torch.nn.functional.group_norm", "torch.nn.GroupNorm")
+
+
 def layer_norm(fn: Callable) -> None:
     g = generator()
-    for shape in ((3, 8), (2, 5, 16)):
-        x = _normal(g, *shape, std=3.0) + 2.0
+    # the last case: rows that vary by about 0.001, where eps = 1e-5 is not small next to the variance
+    for shape, std in (((3, 8), 3.0), ((2, 5, 16), 3.0), ((4, 6), 1e-3)):
+        x = _normal(g, *shape, std=std) + (2.0 if std >= 1 else 0.0)
         C = shape[-1]
         w, b = 1.0 + _normal(g, C, std=0.3), _normal(g, C, std=0.3)
         expected = _layer_norm(x, w, b)
-        got = _call("layer_norm", fn, x.clone(), w, b)
+        with answer("layer_norm", forbid=LN_FORBID):
+            got = fn(x.clone(), w, b)
         mean, var = x.mean(-1, keepdim=True), x.var(-1, keepdim=True)
+        biased = x.var(-1, keepdim=True, unbiased=False)
         mistakes = {
             "the unbiased variance (divide by C, not C - 1)": (x - mean) / torch.sqrt(var + 1e-5) * w + b,
             "forgetting the scale w and shift b": _layer_norm(x, None, None),
+            "eps outside the square root: the text divides by sqrt(variance + eps), "
+            "not sqrt(variance) + eps": (x - mean) / (torch.sqrt(biased) + 1e-5) * w + b,
+            "eps left out": (x - mean) / torch.sqrt(biased) * w + b,
         }
         if x.dim() == 2:
             columns = F.layer_norm(x.T, (x.size(0),), eps=1e-5).T
             mistakes["normalising each column instead of each row"] = columns * w + b
-        compare(got, expected, f"layer_norm on x of shape {shape}", atol=1e-4, rtol=1e-4,
+        compare(got, expected, f"layer_norm on x of shape {shape}" + (
+                    f" whose rows vary by about {std:g}" if std < 1 else ""), atol=1e-4, rtol=1e-4,
                 mistakes=mistakes, hint="Normalise each row (the last axis) to mean 0 and "
                                         "variance 1, then scale by w and shift by b.")
 
@@ -292,8 +308,9 @@ def transformer_block(fn: Callable) -> None:
         got = _call("transformer_block", fn, x.clone(), dict(params), H)
         compare(got, expected, f"transformer_block with B={B}, T={T}, C={C}, n_head={H}",
                 atol=1e-4, rtol=1e-4, mistakes=_block_mistakes(x, params, H),
-                hint="x + attention(layer_norm_1(x)), then that + mlp(layer_norm_2(that)). "
-                     "If the tests of layer_norm or multi_head_attention fail, fix those first.")
+                hint="x + attention(layer_norm_1(x)), then that + mlp(layer_norm_2(that)). This check runs "
+                     "your block with the course's multi_head_attention and your layer_norm: if the test of "
+                     "layer_norm fails, fix that first.")
 
 
 # --- 5. a tiny GPT -----------------------------------------------------------
@@ -315,7 +332,8 @@ def gpt_logits(fn: Callable) -> None:
         compare(got, expected, f"gpt_forward logits for a {L}-block GPT on idx of shape {(B, T)}",
                 atol=1e-4, rtol=1e-4, mistakes=mistakes,
                 hint="Embeddings plus positions, every block in order, the final layer norm, "
-                     "then @ token_emb.T. If the tests of transformer_block fail, fix those first.")
+                     "then @ token_emb.T. (This check runs your gpt_forward with the course's "
+                     "transformer_block and layer_norm.)")
 
 
 def next_token_loss(fn: Callable) -> None:
@@ -409,9 +427,15 @@ def test_multi_head_attention_shape(answers) -> str:
     with answer("multi_head_attention", forbid=FORBID):
         out = answers.multi_head_attention(x, params, n_head=2)
     assert_shape(out, (2, 6, 8), "multi_head_attention for x of shape (2, 6, 8)")
+    x_changed = x.clone()
+    x_changed[:, -1] += 1.0
+    with answer("multi_head_attention", forbid=FORBID):
+        out_changed = answers.multi_head_attention(x_changed, params, n_head=2)
+    assert_close(out_changed[:, :-1], out[:, :-1], "outputs before the last position after changing the last one",
+                 atol=1e-5, hint="No position may see a later one: every head needs the causal mask.")
     answers.hidden()
     multi_head_attention_shape(answers.multi_head_attention)
-    return "multi_head_attention: shapes and causality are right."
+    return "multi_head_attention: the shape is right, and no position sees a later one."
 
 
 def test_multi_head_attention_values(answers) -> str:
@@ -445,9 +469,16 @@ def test_transformer_block_values(answers) -> str:
     with answer("transformer_block", forbid=FORBID):
         out = answers.transformer_block(x, params, n_head=2)
     assert_shape(out, (2, 5, 8), "transformer_block for x of shape (2, 5, 8)")
+    quiet = dict(params, Wo=torch.zeros_like(params["Wo"]))
+    with answer("transformer_block", forbid=FORBID):
+        out = answers.transformer_block(x, quiet, n_head=2)
+    normed = F.layer_norm(x, (8,), params["ln2_w"], params["ln2_b"], eps=1e-5)
+    expected = x + F.gelu(normed @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"]
+    assert_close(out, expected, "transformer_block with Wo = 0 (then it is x + mlp(layer_norm_2(x)))", atol=1e-4,
+                 hint="The MLP part: x + gelu(layer_norm(x, ln2_w, ln2_b) @ W1 + b1) @ W2 + b2, added to its input.")
     answers.hidden()
     transformer_block(answers.transformer_block)
-    return "transformer_block: right."
+    return "transformer_block: the shape and the values are right."
 
 
 def test_gpt_logits(answers) -> str:
@@ -455,13 +486,19 @@ def test_gpt_logits(answers) -> str:
     idx = torch.tensor([[1, 5, 2, 7], [3, 3, 0, 10]])
     with answer("gpt_forward", forbid=FORBID):
         logits = answers.gpt_forward(idx, params, n_head=2)
-        changed = answers.gpt_forward(torch.tensor([[1, 5, 2, 9]]), params, n_head=2)
     assert_shape(logits, (2, 4, 11), "gpt_forward logits for idx of shape (2, 4) and 11 words")
-    assert_close(changed[0, :3], logits[0, :3], "logits before the last position after changing the last token",
-                 atol=1e-4, hint="A GPT must not look ahead: check the causal mask.")
+    silent = dict(params, blocks=[dict(b, Wo=torch.zeros_like(b["Wo"]), W2=torch.zeros_like(b["W2"]),
+                                       b2=torch.zeros_like(b["b2"])) for b in params["blocks"]])
+    with answer("gpt_forward", forbid=FORBID):
+        plain = answers.gpt_forward(idx, silent, n_head=2)
+    embedded = params["token_emb"][idx] + params["pos_emb"][:4]
+    expected = F.layer_norm(embedded, (8,), params["lnf_w"], params["lnf_b"], eps=1e-5) @ params["token_emb"].T
+    assert_close(plain, expected, "gpt_forward with blocks that add nothing (Wo, W2 and b2 all 0)", atol=1e-4,
+                 hint="Token embeddings plus position embeddings, the blocks, the final layer norm, "
+                      "then @ token_emb.T.")
     answers.hidden()
     gpt_logits(answers.gpt_forward)
-    return "gpt_forward: right."
+    return "gpt_forward: the logits are right."
 
 
 def test_gpt_loss(answers) -> str:
@@ -484,7 +521,7 @@ FORBIDDEN = {
     "test_attention_causal": ("attention", FORBID),
     "test_multi_head_attention_shape": ("multi_head_attention", FORBID),
     "test_multi_head_attention_values": ("multi_head_attention", FORBID),
-    "test_transformer_block_layer_norm": ("layer_norm", FORBID),
+    "test_transformer_block_layer_norm": ("layer_norm", LN_FORBID),
     "test_transformer_block_values": ("transformer_block", FORBID),
     "test_gpt_logits": ("gpt_forward", FORBID), "test_gpt_loss": ("next_token_loss", LOSS_FORBID),
 }

@@ -181,16 +181,22 @@ class _Context:
     label: str | None
     forbid: tuple[str, ...]
     seconds: float
+    bind: dict | None = None
 
 
 _CONTEXT: contextvars.ContextVar[_Context | None] = contextvars.ContextVar("answer", default=None)
 
 
 @contextlib.contextmanager
-def answer(name: str, forbid: tuple[str, ...] | list[str] = (), seconds: float | None = DEFAULT_SECONDS
-           ) -> Iterator[None]:
-    """Calls of the answer ``name`` inside this block: these forbidden targets, this time limit per call."""
-    token = _CONTEXT.set(_Context(name, tuple(forbid), float(seconds or DEFAULT_SECONDS)))
+def answer(name: str, forbid: tuple[str, ...] | list[str] = (), seconds: float | None = DEFAULT_SECONDS,
+           bind: dict[str, str] | None = None) -> Iterator[None]:
+    """Calls of the answer ``name`` inside this block: these forbidden targets, this time limit per call.
+
+    ``bind`` maps names of the learner's earlier functions to the course's versions (dotted names
+    under ``course_lib.grading``): the worker runs each call with those in their place, so that a
+    check of a later answer charges a bug in an earlier one to that earlier answer only.
+    """
+    token = _CONTEXT.set(_Context(name, tuple(forbid), float(seconds or DEFAULT_SECONDS), dict(bind or {})))
     try:
         yield
     finally:
@@ -276,6 +282,8 @@ class Proxy:
         leaves = _grad_tensors([list(args), kwargs], [])
         message = {"op": "call", "name": self._name, "label": label, "args": wire.encode(list(args)),
                    "kwargs": wire.encode(dict(kwargs)), "forbid": list(context.forbid), "grad": bool(leaves)}
+        if context.bind:
+            message["bind"] = dict(context.bind)
         self._answers.calls += 1
         try:
             reply = self._answers.worker.call(message, context.seconds)

@@ -8,7 +8,10 @@ must keep them all.
 
 _MASK = "def causal_mask(T):\n    return torch.tril(torch.ones(T, T)).bool()\n\n"
 _LN = ("def layer_norm(x, w, b, eps=1e-5):\n"
-       "    return F.layer_norm(x, (x.shape[-1],), w, b, eps)\n\n")
+       "    var = x.var(dim=-1, keepdim=True, unbiased=False)\n"
+       "    return (x - x.mean(dim=-1, keepdim=True)) / torch.sqrt(var + eps) * w + b\n\n")
+_BLOCK_BODY = ("    x = x + multi_head_attention(layer_norm(x, p['ln1_w'], p['ln1_b']), p, n_head)\n"
+               "    return x + F.gelu(layer_norm(x, p['ln2_w'], p['ln2_b']) @ p['W1'] + p['b1']) @ p['W2'] + p['b2']\n")
 _LOSS = ("def next_token_loss(logits, targets):\n"
          "    keep = targets != -100\n"
          "    logp = torch.log_softmax(logits[keep], -1)\n"
@@ -43,6 +46,12 @@ def _block(ln: str, body: str) -> str:
 
 MUTANTS = {
     "positional_encoding": [
+        # base 1000 instead of 10000
+        _pe("    rate = 1000.0 ** (-torch.arange(0, dim, 2) / dim)\n"
+            "    pe = torch.zeros(n_positions, dim)\n"
+            "    pe[:, 0::2] = torch.sin(pos * rate)\n"
+            "    pe[:, 1::2] = torch.cos(pos * rate)\n"
+            "    return pe\n"),
         # sin and cos swapped
         _pe("    rate = 10000.0 ** (-torch.arange(0, dim, 2) / dim)\n"
             "    pe = torch.zeros(n_positions, dim)\n"
@@ -94,6 +103,10 @@ MUTANTS = {
                    "    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask), w\n"),
     ],
     "multi_head_attention": [
+        # heads split across the wrong axis (the positions instead of the channels)
+        _mha("    split = lambda h: h.reshape(B, n_head, T, D)\n"
+             "    out, _ = attention(split(q), split(k), split(v), causal_mask(T))\n"
+             "    return out.reshape(B, T, C) @ params['Wo']\n"),
         # one big head
         _mha("    out, _ = attention(q, k, v, causal_mask(T))\n"
              "    return out @ params['Wo']\n"),
@@ -126,8 +139,27 @@ MUTANTS = {
                "    return (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True) + eps) * w + b\n\n",
                "    x = x + multi_head_attention(layer_norm(x, p['ln1_w'], p['ln1_b']), p, n_head)\n"
                "    return x + F.gelu(layer_norm(x, p['ln2_w'], p['ln2_b']) @ p['W1'] + p['b1']) @ p['W2'] + p['b2']\n"),
+        # torch's layer norm (the text does not allow it in layer_norm)
+        _block("def layer_norm(x, w, b, eps=1e-5):\n"
+               "    return F.layer_norm(x, (x.shape[-1],), w, b, eps)\n\n", _BLOCK_BODY),
+        # eps outside the square root (the text says: divide by sqrt(variance + eps))
+        _block("def layer_norm(x, w, b, eps=1e-5):\n"
+               "    centred = x - x.mean(dim=-1, keepdim=True)\n"
+               "    return centred / (centred.pow(2).mean(dim=-1, keepdim=True).sqrt() + eps) * w + b\n\n",
+               _BLOCK_BODY),
+        # GPT-2's tanh approximation of GELU (the text asks for the exact F.gelu)
+        _block(_LN, "    x = x + multi_head_attention(layer_norm(x, p['ln1_w'], p['ln1_b']), p, n_head)\n"
+                    "    h = F.gelu(layer_norm(x, p['ln2_w'], p['ln2_b']) @ p['W1'] + p['b1'], approximate='tanh')\n"
+                    "    return x + h @ p['W2'] + p['b2']\n"),
     ],
     "gpt": [
+        # the position embeddings added after the blocks instead of before them
+        "def gpt_forward(idx, params, n_head):\n"
+        "    x = params['token_emb'][idx]\n"
+        "    for p in params['blocks']:\n"
+        "        x = transformer_block(x, p, n_head)\n"
+        "    x = x + params['pos_emb'][:idx.shape[1]]\n"
+        "    return layer_norm(x, params['lnf_w'], params['lnf_b']) @ params['token_emb'].T\n\n" + _LOSS,
         # no final layer norm
         "def gpt_forward(idx, params, n_head):\n"
         "    x = params['token_emb'][idx] + params['pos_emb'][:idx.shape[1]]\n"
@@ -196,7 +228,7 @@ ALTERNATIVES = {
              "    return out.permute(0, 2, 1, 3).reshape(B, T, C) @ params['Wo']\n"),
     ],
     "transformer_block": [
-        # torch's layer norm, a helper for the MLP
+        # layer norm with torch.var(unbiased=False), a helper for the MLP
         _block(_LN, "    def mlp(h):\n"
                     "        return F.gelu(h @ p['W1'] + p['b1']) @ p['W2'] + p['b2']\n"
                     "    x = x + multi_head_attention(layer_norm(x, p['ln1_w'], p['ln1_b']), p, n_head)\n"
