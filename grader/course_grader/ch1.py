@@ -257,7 +257,9 @@ def test_mlp_one_layer(answers) -> str:
     params = [(np.array([[1.0], [1.0]]), np.array([0.5]))]
     with answer("mlp"):
         out = answers.mlp(X, params, RELU)
-    assert_close(out, [[-0.5]], "mlp with one layer", hint="The output layer has no activation.")
+    assert_close(out, [[-0.5]], "mlp with one layer", mistakes={
+        "the activation applied after the last layer (the output layer has none)": [[0.0]],
+        "a missing bias b": [[-1.0]]}, hint="With one layer, mlp(X, [(W, b)], activation) is X @ W + b.")
     answers.hidden()
     mlp_one_layer(answers.mlp)
     return "mlp: one layer is right."
