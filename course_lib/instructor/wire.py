@@ -28,6 +28,7 @@ import importlib
 import io
 import json
 import struct
+import sys
 from typing import Any, BinaryIO, Callable
 
 import numpy as np
@@ -176,7 +177,7 @@ def decode(value: Any, resolve: Callable[[str, list], Any] | None = None, depth:
 
 
 def _torch():
-    import sys
+    """torch if something has imported it (the wire never imports it itself)."""
     return sys.modules.get("torch")
 
 
@@ -192,3 +193,19 @@ def resolve_name(name: str) -> Any:
             owner = getattr(owner, attr)
         return owner
     raise WireError(f"cannot find {name!r}")
+
+
+def tensors_needing_grad(value: Any, found: list | None = None) -> list:
+    """The torch tensors with ``requires_grad`` inside ``value`` (lists, tuples, dicts), in order."""
+    found = [] if found is None else found
+    torch = _torch()
+    if torch is not None and isinstance(value, torch.Tensor):
+        if value.requires_grad:
+            found.append(value)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            tensors_needing_grad(v, found)
+    elif isinstance(value, dict):
+        for v in value.values():
+            tensors_needing_grad(v, found)
+    return found

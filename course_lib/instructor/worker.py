@@ -129,20 +129,6 @@ class Tripwire:
                 setattr(owner, attr, original)
 
 
-def _tensors(value: Any, found: list) -> list:
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(value, torch.Tensor):
-        if value.requires_grad:
-            found.append(value)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            _tensors(v, found)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _tensors(v, found)
-    return found
-
-
 def call(request: dict, namespace: dict) -> dict:
     name = request["name"]
     label = request.get("label") or name
@@ -160,7 +146,7 @@ def _call_once(request: dict, namespace: dict, label: str, forbid: list[str]) ->
     fn = namespace[request["name"]]
     args = _decode(request.get("args", []), _resolve_function)
     kwargs = _decode(request.get("kwargs", {"$": "dict", "items": []}), _resolve_function)
-    leaves = _tensors([args, kwargs], [])
+    leaves = wire.tensors_needing_grad([args, kwargs])
     wire_ = Tripwire(label, forbid, namespace)
     saved = _bind(namespace, request.get("bind") or {})
     try:

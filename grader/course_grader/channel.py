@@ -212,20 +212,6 @@ def check_call(name: str, fn: Any, args: tuple, expected: Any, what: str, mistak
     return got
 
 
-def _grad_tensors(value: Any, found: list) -> list:
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(value, torch.Tensor):
-        if value.requires_grad:
-            found.append(value)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            _grad_tensors(v, found)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _grad_tensors(v, found)
-    return found
-
-
 def _mutable(value: Any) -> bool:
     torch = sys.modules.get("torch")
     return isinstance(value, (np.ndarray, list, dict, tuple)) or (torch is not None and isinstance(value, torch.Tensor))
@@ -279,7 +265,7 @@ class Proxy:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         context = _CONTEXT.get() or _Context(None, (), DEFAULT_SECONDS)
         label = context.label or self._name
-        leaves = _grad_tensors([list(args), kwargs], [])
+        leaves = wire.tensors_needing_grad([list(args), kwargs])
         message = {"op": "call", "name": self._name, "label": label, "args": wire.encode(list(args)),
                    "kwargs": wire.encode(dict(kwargs)), "forbid": list(context.forbid), "grad": bool(leaves)}
         if context.bind:
