@@ -23,7 +23,7 @@ help:
 	@echo "make serve  serve the built website on http://127.0.0.1:$(PORT)"
 	@echo "make screenshots  build the website and save screenshots of every page (light, dark) in screenshots/"
 	@echo "make bench  print the performance figures"
-	@echo "make release  regenerate exercises/ from solutions/"
+	@echo "make release  regenerate exercises/ from solutions/ and check them"
 	@echo "make clean  remove built and cached files"
 
 install: $(STAMP)
@@ -82,8 +82,10 @@ screenshots: $(STAMP) $(CHROMIUM)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 
+# The same release an instructor runs (course_lib/instructor/release.py): the
+# learner notebooks, recorded in a gradebook, checked for leftover answers.
 release: $(STAMP)
-	for dir in solutions/*/; do $(BIN)/nbgrader generate_assignment $$(basename $$dir) --no-db --force; done
+	$(BIN)/course release
 
 clean:
 	rm -rf book/_build book/exercises $(VENDOR) book/vendor/node_modules .cache screenshots

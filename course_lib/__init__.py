@@ -2,7 +2,7 @@
 
 One module per job, in the order the chapters use them:
 
-- ``nn``: Chapter 1's neural networks from numpy building blocks.
+- ``numpy_nn``: Chapter 1's neural networks from numpy building blocks.
 - ``datasets``: Chapter 1's toy data sets (XOR, circles).
 - ``classifier``: Chapter 1's demo classifiers, trained with ``train.fit``.
 - ``corpus``: the course's own language, a small grammar with exact probabilities.

@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from course_lib import nn
+from course_lib import numpy_nn
 from course_lib.autograd import Value, topological_order
 
 # --- the course pipeline (Welcome page) ---------------------------------------
@@ -122,8 +122,8 @@ def network_diagram(layer_sizes: Sequence[int], ax: plt.Axes | None = None) -> F
 def activations(zmin: float = -4.0, zmax: float = 4.0) -> Figure:
     """The identity, ReLU, sigmoid and tanh side by side."""
     z = np.linspace(zmin, zmax, 401)
-    fig, axes = plt.subplots(1, len(nn.ACTIVATIONS), figsize=(12, 2.6), sharex=True)
-    for ax, (name, f) in zip(axes, nn.ACTIVATIONS.items()):
+    fig, axes = plt.subplots(1, len(numpy_nn.ACTIVATIONS), figsize=(12, 2.6), sharex=True)
+    for ax, (name, f) in zip(axes, numpy_nn.ACTIVATIONS.items()):
         ax.axhline(0, color="0.8", lw=0.8)
         ax.axvline(0, color="0.8", lw=0.8)
         ax.plot(z, f(z), lw=2)
@@ -141,7 +141,7 @@ def neuron_response(w1: float, w2: float, b: float, activation: str = "sigmoid",
     fig = ax.figure
     grid = np.linspace(-3, 3, 121)
     x1, x2 = np.meshgrid(grid, grid)
-    out = nn.ACTIVATIONS[activation](w1 * x1 + w2 * x2 + b)
+    out = numpy_nn.ACTIVATIONS[activation](w1 * x1 + w2 * x2 + b)
     image = ax.contourf(x1, x2, out, levels=20, cmap="RdBu_r")
     fig.colorbar(image, ax=ax, shrink=0.85, label="output")
     if abs(w2) > 1e-9:  # the line where the weighted sum plus bias is zero

@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 from matplotlib.figure import Figure
 
-from course_lib import nn, plots
+from course_lib import numpy_nn, plots
 
 
 def live_figure(controls: Sequence[widgets.ValueWidget], draw: Callable[[], Figure]) -> widgets.Output:
@@ -53,7 +53,7 @@ def neuron_widget(w1: float = 1.0, w2: float = -1.0, b: float = 0.0,
         "w1": slider(w1, "weight w1"),
         "w2": slider(w2, "weight w2"),
         "b": slider(b, "bias b"),
-        "activation": widgets.Dropdown(options=list(nn.ACTIVATIONS), value=activation,
+        "activation": widgets.Dropdown(options=list(numpy_nn.ACTIVATIONS), value=activation,
                                        description="activation"),
     }
     output = live_figure(list(controls.values()),

@@ -1,9 +1,11 @@
 """Helpers for the tests that drive the real nbgrader pipeline.
 
-A temporary course folder gets a copy of ``nbgrader_config.py`` and of the
-chapter's solutions; nbgrader generates the assignment, learners' notebooks
-are placed in ``submitted/``, and ``nbgrader autograde`` grades them into a
-real gradebook.
+The repository is itself a course folder (:data:`COURSE`, an
+``instructor.Course``): ``nbgrader_config.py``, ``solutions/`` and the
+released ``exercises/``. A test that grades gets a course folder of its own,
+a copy of the configuration and of one chapter's solutions, released with the
+instructor's own ``course release`` code; learners' notebooks are placed in
+``submitted/``, and nbgrader grades them into a real gradebook.
 """
 
 from __future__ import annotations
@@ -11,52 +13,35 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook
+
+from course_lib.instructor.course import Course
+from course_lib.instructor.release import release
 
 ROOT = Path(__file__).resolve().parent.parent
-SOLUTIONS = ROOT / "solutions"
-EXERCISES = ROOT / "exercises"
+COURSE = Course(ROOT)
 BIN = Path(sys.executable).parent
-NBGRADER = [str(BIN / "nbgrader")]
-# nbgrader runs `alembic` (for the gradebook) and kernels from the environment's bin.
+# The `course` command and nbgrader run `alembic` (for the gradebook) and kernels from the environment's bin.
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
-def chapters() -> list[str]:
-    """Assignment ids: one folder of solutions per chapter."""
-    return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
-
-
-def notebooks(chapter: str) -> list[Path]:
-    return sorted((SOLUTIONS / chapter).glob("*.ipynb"))
-
-
-def nbgrader(course: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    """Run the nbgrader command line in a course folder; fail loudly on a non-zero exit."""
-    result = subprocess.run(NBGRADER + list(args), cwd=course, capture_output=True, text=True,
-                            timeout=timeout, env=ENV)
-    if result.returncode != 0:
-        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def make_course(tmp: Path, chapter: str) -> Path:
-    """A course folder with the chapter's source and a gradebook."""
+def course_folder(tmp: Path, *chapters: str) -> Course:
+    """A new course folder in ``tmp``: the repository's nbgrader configuration and these chapters' sources."""
+    tmp.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "nbgrader_config.py", tmp / "nbgrader_config.py")
-    shutil.copytree(SOLUTIONS / chapter, tmp / "solutions" / chapter)
-    nbgrader(tmp, "generate_assignment", chapter, "--force")
-    return tmp
+    for chapter in chapters:
+        shutil.copytree(COURSE.solutions / chapter, tmp / "solutions" / chapter)
+    return Course(tmp)
 
 
-def answer_ids(nb: nbformat.NotebookNode) -> list[str]:
-    """grade_ids of the solution cells (the graded answers)."""
-    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"]
+def released_course(tmp: Path, chapter: str) -> Course:
+    """A course folder with one chapter released (``exercises/``) and recorded in its gradebook."""
+    course = course_folder(tmp, chapter)
+    release(course, [chapter])
+    return course
 
 
 def test_ids(nb: nbformat.NotebookNode, answer: str) -> list[str]:
@@ -100,9 +85,9 @@ def with_answers(nb: nbformat.NotebookNode, replacements: dict[str, str]) -> nbf
     return nb
 
 
-def submit(course: Path, student: str, chapter: str, nbs: dict[str, nbformat.NotebookNode]) -> None:
+def submit(course: Course, student: str, chapter: str, nbs: dict[str, nbformat.NotebookNode]) -> None:
     """Place a learner's notebooks where ``nbgrader autograde`` looks for them."""
-    folder = course / "submitted" / student / chapter
+    folder = course.submission(student, chapter)
     folder.mkdir(parents=True, exist_ok=True)
     for name, nb in nbs.items():
         nbformat.write(nb, folder / name)
@@ -112,15 +97,3 @@ def variants(chapter: str) -> tuple[dict, dict]:
     """The chapter's MUTANTS and ALTERNATIVES (tests/answers/<chapter>.py)."""
     module = importlib.import_module(f"tests.answers.{chapter}")
     return module.MUTANTS, module.ALTERNATIVES
-
-
-def scores(course: Path, chapter: str) -> dict[str, dict[str, tuple[float, float]]]:
-    """student -> test cell grade_id -> (score, max score), from the gradebook."""
-    out: dict[str, dict[str, tuple[float, float]]] = {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for submission in gb.assignment_submissions(chapter):
-            cells = out.setdefault(submission.student_id, {})
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    cells[grade.name] = (float(grade.score), float(grade.max_score))
-    return out

@@ -14,7 +14,6 @@ attacks are real).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -22,6 +21,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from course_lib.instructor.feedback import clean, markdown_block
+from course_lib.instructor.release import release
 from tests import pipeline
 from tests.browser import chromium, serve
 
@@ -81,17 +81,16 @@ def _assignment() -> nbformat.NotebookNode:
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
     """The feedback report of the hostile learner, and the same notebook rendered without the sanitiser."""
-    root = tmp_path_factory.mktemp("feedback")
-    shutil.copy(pipeline.ROOT / "nbgrader_config.py", root)
-    (root / "solutions" / TITLE).mkdir(parents=True)
-    nbformat.write(_assignment(), root / "solutions" / TITLE / f"{TITLE}.ipynb")
-    pipeline.nbgrader(root, "generate_assignment", TITLE, "--force")
+    course = pipeline.course_folder(tmp_path_factory.mktemp("feedback"))
+    root = course.root
+    (course.solutions / TITLE).mkdir(parents=True)
+    nbformat.write(_assignment(), course.solutions / TITLE / f"{TITLE}.ipynb")
+    release(course, [TITLE])
     learner = _assignment()
     learner.cells[1:1] = [new_markdown_cell(MARKDOWN), new_code_cell(ATTACKS)]
-    (root / "submitted" / "mallory" / TITLE).mkdir(parents=True)
-    nbformat.write(learner, root / "submitted" / "mallory" / TITLE / f"{TITLE}.ipynb")
-    pipeline.nbgrader(root, "autograde", TITLE)
-    pipeline.nbgrader(root, "generate_feedback", TITLE)
+    pipeline.submit(course, "mallory", TITLE, {f"{TITLE}.ipynb": learner})
+    course.nbgrader("autograde", TITLE)
+    course.nbgrader("generate_feedback", TITLE)
     report = root / "feedback" / "mallory" / TITLE / f"{TITLE}.html"
     from nbconvert import HTMLExporter
     plain, _ = HTMLExporter(template_name="classic").from_filename(

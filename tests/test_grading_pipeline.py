@@ -18,9 +18,11 @@ import nbformat
 import pytest
 
 from course_lib.instructor import trusted
+from course_lib.instructor.report import cell_scores
+from course_lib.instructor.submissions import answer_ids
 from tests import pipeline
 
-CHAPTERS = [pytest.param(ch, marks=pytest.mark.xdist_group(ch)) for ch in pipeline.chapters()]
+CHAPTERS = [pytest.param(ch, marks=pytest.mark.xdist_group(ch)) for ch in pipeline.COURSE.chapters()]
 # A bug in an earlier answer costs that answer's points only: (answer, index of its mutant), each
 # submitted alone (every other answer right); no other answer's test cell may lose a point.
 CHARGED_ONCE = {
@@ -33,9 +35,9 @@ CHARGED_ONCE = {
 def graded(request, tmp_path_factory):
     """Autograde every kind of submission of one chapter; return what came out."""
     chapter = request.param
-    course = pipeline.make_course(tmp_path_factory.mktemp(chapter), chapter)
-    sources = {p.name: nbformat.read(p, as_version=4) for p in pipeline.notebooks(chapter)}
-    released = {name: nbformat.read(course / "exercises" / chapter / name, as_version=4) for name in sources}
+    course = pipeline.released_course(tmp_path_factory.mktemp(chapter), chapter)
+    sources = {p.name: nbformat.read(p, as_version=4) for p in pipeline.COURSE.notebooks(chapter)}
+    released = {name: nbformat.read(course.exercises / chapter / name, as_version=4) for name in sources}
     mutants, alternatives = pipeline.variants(chapter)
 
     pipeline.submit(course, "perfect", chapter, sources)
@@ -48,14 +50,14 @@ def graded(request, tmp_path_factory):
     for answer, k in CHARGED_ONCE.get(chapter, []):
         pipeline.submit(course, f"solo-{answer}-{k}", chapter,
                         {name: pipeline.with_answers(nb, {answer: mutants[answer][k]}) for name, nb in sources.items()})
-    pipeline.nbgrader(course, "autograde", chapter)
-    pipeline.nbgrader(course, "generate_feedback", chapter)
-    return chapter, course, sources, pipeline.scores(course, chapter)
+    course.nbgrader("autograde", chapter)
+    course.nbgrader("generate_feedback", chapter)
+    return chapter, course, sources, cell_scores(course, chapter)
 
 
 def _answers(sources):
     for name, nb in sources.items():
-        for answer in pipeline.answer_ids(nb):
+        for answer in answer_ids(nb):
             yield answer, pipeline.test_ids(nb, answer)
 
 
@@ -119,7 +121,7 @@ def test_the_trusted_grader_decided_every_score_and_flags_no_honest_learner(grad
     chapter, course, sources, _ = graded
     cells = sum(1 for nb in sources.values() for c in nb.cells
                 if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution"))
-    for path in sorted((course / "autograded").glob(f"*/{chapter}/*.ipynb")):
+    for path in sorted(course.autograded.glob(f"*/{chapter}/*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         verdict = nb.metadata.get(trusted.METADATA)
         learner = path.parent.parent.name
@@ -135,11 +137,11 @@ def _text(path: Path) -> str:
 def test_feedback_shows_messages_not_hidden_tests(graded):
     chapter, course, sources, _ = graded
     hidden = {line for nb in sources.values() for line in pipeline.hidden_lines(nb)}
-    reports = list((course / "feedback").rglob("*.html"))
+    reports = list(course.feedback.rglob("*.html"))
     assert len(reports) >= 2, "nbgrader generate_feedback wrote no reports"
     for report in reports:
         text = _text(report)
         leaked = [line for line in hidden if line in text]
-        assert not leaked, f"{report.relative_to(course)} shows hidden test lines: {leaked[:3]}"
-    mutant_report = _text(next((course / "feedback" / "mutant0").rglob("*.html")))
+        assert not leaked, f"{report.relative_to(course.root)} shows hidden test lines: {leaked[:3]}"
+    mutant_report = _text(next((course.feedback / "mutant0").rglob("*.html")))
     assert "expected" in mutant_report, "a mutant's feedback should carry the checks' messages"

@@ -71,15 +71,15 @@ def test_calls_cross_as_plain_data_and_prints_do_not_break_the_channel(tmp_path)
 
 def test_functions_cross_by_name_and_the_tripwire_catches_forbidden_calls(tmp_path):
     worker, answers = _answers(tmp_path, ("neuron", (
-        "from course_lib import nn\n"
+        "from course_lib import numpy_nn\n"
         "def neuron(x, w, b, activation):\n    return activation(np.dot(w, x) + b)\n"
-        "def relu(z):\n    return nn.relu(z)\n"
+        "def relu(z):\n    return numpy_nn.relu(z)\n"
         "tanh = np.tanh\n")))
     try:
         relu_fixture = fn("course_lib.grading.fixtures.relu")
         assert answers.neuron(np.array([1.0]), np.array([-2.0]), 0.5, relu_fixture) == 0.0
         assert relu_fixture(np.array(-1.0)) == 0.0  # the same fixture, run on the trusted side
-        with answer("relu", forbid=["course_lib.nn"]), pytest.raises(ForbiddenCallError, match="course_lib.nn.relu"):
+        with answer("relu", forbid=["course_lib.numpy_nn"]), pytest.raises(ForbiddenCallError, match="course_lib.numpy_nn.relu"):
             answers.relu(np.ones(3))
         with answer("tanh", forbid=["numpy.tanh"]), pytest.raises(ForbiddenCallError, match="your answer is numpy.tanh"):
             answers.tanh(np.ones(3))
@@ -92,11 +92,11 @@ def test_functions_cross_by_name_and_the_tripwire_catches_forbidden_calls(tmp_pa
 def test_a_forbidden_module_imported_during_the_call_is_still_caught(tmp_path):
     worker, answers = _answers(tmp_path, ("count", (
         "def count_parameters(sizes):\n"
-        "    from course_lib import nn  # loaded only now: the worker runs the call again with the tripwire\n"
-        "    return nn.count_parameters(sizes)\n")))
+        "    from course_lib import numpy_nn  # loaded only now: the worker runs the call again with the tripwire\n"
+        "    return numpy_nn.count_parameters(sizes)\n")))
     try:
-        with answer("count_parameters", forbid=["course_lib.nn"]), \
-                pytest.raises(ForbiddenCallError, match="course_lib.nn.count_parameters"):
+        with answer("count_parameters", forbid=["course_lib.numpy_nn"]), \
+                pytest.raises(ForbiddenCallError, match="course_lib.numpy_nn.count_parameters"):
             answers.count_parameters([2, 3])
     finally:
         worker.close()
@@ -130,20 +130,20 @@ def test_gradients_come_back_as_grad(tmp_path):
 
 
 def test_static_check_finds_hidden_shortcuts_and_constructs_to_review():
-    setup = [("setup", "import numpy as np\nfrom course_lib import nn\n")]
+    setup = [("setup", "import numpy as np\nfrom course_lib import numpy_nn\n")]
     learner = [
-        ("activations", "def relu(z, _f=nn.relu):\n    return _f(z)\n\ndef sigmoid(z):\n    return 1 / (1 + np.exp(-z))\n"),
-        ("dense", "def _make():\n    ref = nn.dense\n    def dense(X, W, b):\n        return ref(X, W, b)\n"
+        ("activations", "def relu(z, _f=numpy_nn.relu):\n    return _f(z)\n\ndef sigmoid(z):\n    return 1 / (1 + np.exp(-z))\n"),
+        ("dense", "def _make():\n    ref = numpy_nn.dense\n    def dense(X, W, b):\n        return ref(X, W, b)\n"
                   "    return dense\ndense = _make()\n"),
         ("tanh", "from numpy import tanh as t\ndef tanh(z):\n    return helper(z)\ndef helper(z):\n    return t(z)\n"),
         ("extra", "import inspect, sys\nnp.allclose = lambda *a, **k: True\nf = sys._getframe(0).f_back\n"
                   "exec('x = 1')\nclass E(int):\n    def __eq__(self, o):\n        return True\n"),
     ]
-    forbidden = {"test_relu": ("relu", ("course_lib.nn",)), "test_sigmoid": ("sigmoid", ("course_lib.nn",)),
-                 "test_dense": ("dense", ("course_lib.nn",)), "test_tanh": ("tanh", ("numpy.tanh",))}
+    forbidden = {"test_relu": ("relu", ("course_lib.numpy_nn",)), "test_sigmoid": ("sigmoid", ("course_lib.numpy_nn",)),
+                 "test_dense": ("dense", ("course_lib.numpy_nn",)), "test_tanh": ("tanh", ("numpy.tanh",))}
     found = static.read_source(learner, setup, forbidden)
     assert set(found.forbidden) == {"test_relu", "test_dense", "test_tanh"}
-    assert "course_lib.nn.relu" in found.forbidden["test_relu"]
+    assert "course_lib.numpy_nn.relu" in found.forbidden["test_relu"]
     text = "\n".join(found.review)
     for construct in ("imports inspect", "changes numpy.allclose", "_getframe", ".f_back", "uses exec", "defines __eq__"):
         assert construct in text, (construct, text)

@@ -85,27 +85,26 @@ def _mounts() -> str:
 def _variant(alternative: int) -> nbformat.NotebookNode:
     """The solutions with every answer replaced by its known-right alternative number ``alternative``."""
     _, alternatives = pipeline.variants("ch1")
-    source = nbformat.read(pipeline.SOLUTIONS / "ch1" / NAME, as_version=4)
+    source = nbformat.read(pipeline.COURSE.solutions / "ch1" / NAME, as_version=4)
     return pipeline.with_answers(source, {a: v[alternative] for a, v in alternatives.items()})
 
 
 def _partial_learners() -> dict[str, nbformat.NotebookNode]:
     """Learners with one answer wrong (a known mistake, two per answer), the rest right: partial credit."""
     mutants, _ = pipeline.variants("ch1")
-    source = nbformat.read(pipeline.SOLUTIONS / "ch1" / NAME, as_version=4)
+    source = nbformat.read(pipeline.COURSE.solutions / "ch1" / NAME, as_version=4)
     return {f"partial-{answer.replace('_', '-')}-{k}": pipeline.with_answers(source, {answer: wrong[k]})
             for answer, wrong in mutants.items() for k in (0, 1)}
 
 
 def _grade_everything(root: Path) -> dict:
     """The whole sequence of the instructor guide on a zip of flat LMS files."""
-    shutil.copy(pipeline.ROOT / "nbgrader_config.py", root)
-    shutil.copytree(pipeline.SOLUTIONS / "ch1", root / "solutions" / "ch1")
+    pipeline.course_folder(root, "ch1")
     with zipfile.ZipFile(root / "submissions.zip", "w") as archive:
-        archive.write(pipeline.SOLUTIONS / "ch1" / NAME, f"export/Ana María_1001_{NAME}")
+        archive.write(pipeline.COURSE.solutions / "ch1" / NAME, f"export/Ana María_1001_{NAME}")
         archive.writestr(f"export/carl_1002_{NAME}", nbformat.writes(_variant(alternative=0)))
         archive.writestr(f"export/dana_1003_{NAME}", nbformat.writes(_variant(alternative=1)))
-        archive.write(pipeline.EXERCISES / "ch1" / NAME, f"export/blank_1004_{NAME}")
+        archive.write(pipeline.COURSE.exercises / "ch1" / NAME, f"export/blank_1004_{NAME}")
         for name, notebook in _partial_learners().items():
             archive.writestr(f"export/{name}_1005_{NAME}", nbformat.writes(notebook))
         for path in sorted(SAMPLES.glob("*.ipynb")):
@@ -231,7 +230,7 @@ def test_feedback_has_no_hidden_tests(run):
     root, _ = run
     reports = list((root / "feedback").glob(f"*/ch1/{NAME[:-6]}.html"))
     assert len(reports) == sum(r["status"] in ("graded",) + FLAGS for r in run[1]["rows"].values())
-    source = nbformat.read(pipeline.SOLUTIONS / "ch1" / NAME, as_version=4)
+    source = nbformat.read(pipeline.COURSE.solutions / "ch1" / NAME, as_version=4)
     for report in reports:
         text = report.read_text()
         assert "HIDDEN TESTS" not in text
@@ -247,14 +246,12 @@ def test_grades_summary_and_histogram(run):
 
 def test_collect_folders_unknown_layout_and_force(tmp_path):
     root = tmp_path / "course"
-    shutil.copytree(pipeline.SOLUTIONS / "ch1", root / "solutions" / "ch1")
-    shutil.copy(pipeline.ROOT / "nbgrader_config.py", root)
-    c = Course(root)
+    c = pipeline.course_folder(root, "ch1")
     folders = tmp_path / "folders"
     (folders / "Zoë" / "ch1").mkdir(parents=True)
-    shutil.copy(pipeline.EXERCISES / "ch1" / NAME, folders / "Zoë" / "ch1" / NAME)
+    shutil.copy(pipeline.COURSE.exercises / "ch1" / NAME, folders / "Zoë" / "ch1" / NAME)
     assert collect.collect(c, folders).placed == ["zoe/ch1/" + NAME]
-    shutil.copy(pipeline.SOLUTIONS / "ch1" / NAME, folders / "Zoë" / "ch1" / NAME)
+    shutil.copy(pipeline.COURSE.solutions / "ch1" / NAME, folders / "Zoë" / "ch1" / NAME)
     assert collect.collect(c, folders).kept and collect.collect(c, folders, force=True).placed
     odd = tmp_path / "odd"
     (odd / "readme.txt").parent.mkdir()

@@ -22,8 +22,8 @@ GENERIC = {"return h", "return out", "return total", "h = X", "total = 0", "impo
 def _secret_lines() -> dict[str, str]:
     """Each solution or hidden-test line -> where it comes from."""
     secrets = {}
-    for chapter in pipeline.chapters():
-        for path in pipeline.notebooks(chapter):
+    for chapter in pipeline.COURSE.chapters():
+        for path in pipeline.COURSE.notebooks(chapter):
             nb = nbformat.read(path, as_version=4)
             for line in pipeline.solution_lines(nb) + pipeline.hidden_lines(nb):
                 if len(line) >= 12 and line not in GENERIC and not line.startswith("#"):
@@ -52,7 +52,7 @@ def test_there_are_secrets_to_look_for():
 
 
 def test_exercises_hold_no_solution_or_hidden_test():
-    files = list(pipeline.EXERCISES.rglob("*.ipynb"))
+    files = list(pipeline.COURSE.exercises.rglob("*.ipynb"))
     assert files
     leaks = _leaks(files)
     assert not leaks, "\n".join(leaks[:10])

@@ -8,9 +8,8 @@ matplotlib.use("Agg")
 
 import ipywidgets
 import matplotlib.pyplot as plt
-import numpy as np
 
-from course_lib import classifier, datasets, nn, plots, widgets
+from course_lib import classifier, datasets, numpy_nn, plots, widgets
 
 
 def teardown_function():
@@ -47,7 +46,7 @@ def test_decision_boundary_and_scale_plots():
     fig = plots.parameter_scale(["a", "b"], [10, 1e9])
     assert fig.axes[0].get_xscale() == "log"
     fig = plots.activations()
-    assert [a.get_title() for a in fig.axes] == list(nn.ACTIVATIONS)
+    assert [a.get_title() for a in fig.axes] == list(numpy_nn.ACTIVATIONS)
 
 
 def test_neuron_widget_redraws_when_a_slider_moves(monkeypatch):

@@ -94,7 +94,7 @@ def test_a_command_sees_its_own_folder_python_and_packages_and_nothing_else(plac
     root, own, workspace = place
     secrets = [root / "solutions" / "ch1" / "key.txt", root / "submissions.zip", root / "gradebook.db",
                root / "autograded" / "bob" / "ch1" / "answer.txt", pipeline.ROOT / "pyproject.toml",
-               pipeline.ROOT / "nbgrader_config.py", *sorted((pipeline.SOLUTIONS / "ch1").glob("*.ipynb"))]
+               pipeline.ROOT / "nbgrader_config.py", *sorted((pipeline.COURSE.solutions / "ch1").glob("*.ipynb"))]
     code = LOOK.replace("targets = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}",
                         f"targets = {json.dumps({'paths': [str(p) for p in secrets]})}")
     out = report(through_sandbox(own, workspace, code))
@@ -344,8 +344,7 @@ def graded(tmp_path_factory):
     """Three hostile learners graded first, then two honest ones, two at a time, in one run."""
     root = tmp_path_factory.mktemp("sandboxed") / "course"
     incoming = root.parent / "incoming"
-    shutil.copytree(pipeline.SOLUTIONS / "ch1", root / "solutions" / "ch1")
-    shutil.copy(pipeline.ROOT / "nbgrader_config.py", root)
+    pipeline.course_folder(root, "ch1")
     for name in [*HOSTILE, *HONEST]:
         nb = solved()
         if name in HOSTILE:

@@ -7,7 +7,7 @@ from nbgrader.validator import Validator
 
 from tests import pipeline
 
-SOLUTIONS = [p for ch in pipeline.chapters() for p in pipeline.notebooks(ch)]
+SOLUTIONS = [p for ch in pipeline.COURSE.chapters() for p in pipeline.COURSE.notebooks(ch)]
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -18,7 +18,7 @@ def test_solution_passes_its_tests(path):
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_released_exercise_is_unsolved(path):
-    released = pipeline.EXERCISES / path.parent.name / path.name
+    released = pipeline.COURSE.exercises / path.parent.name / path.name
     validator = Validator()
     validator.invert = True
     result = validator.validate(str(released))

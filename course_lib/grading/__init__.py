@@ -36,7 +36,6 @@ __all__ = [
     "fresh_rng",
     "to_array",
     "check_call",
-    "copy_args",
     "assert_unchanged",
     "ForbiddenCallError",
 ]
@@ -150,7 +149,7 @@ def answer(name: str, forbid: tuple[str, ...] | list[str] = (), seconds: float |
     """Run the calls of one answer with learner-friendly failures.
 
     ``forbid`` lists dotted names (``"numpy.tanh"``, ``"torch.Tensor.backward"``,
-    or a whole module such as ``"course_lib.nn"``) that the answer must not call.
+    or a whole module such as ``"course_lib.numpy_nn"``) that the answer must not call.
     """
     with _forbidden(name, tuple(forbid)) as calls, _time_limit(name, seconds):
         try:
@@ -246,11 +245,6 @@ def assert_true(condition: bool, message: str) -> None:
 def fresh_rng() -> np.random.Generator:
     """A random generator seeded at grading time, for hidden inputs."""
     return np.random.default_rng(int.from_bytes(os.urandom(8), "little"))
-
-
-def copy_args(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Copies to pass to an answer, so the originals show whether it changed its inputs."""
-    return tuple(np.array(a, copy=True) for a in arrays)
 
 
 def assert_unchanged(before: np.ndarray, after: np.ndarray, what: str) -> None:

@@ -1,6 +1,7 @@
 """The instructor's side of the course: what the ``course`` command (``course_lib.instructor.cli``) runs.
 
 * ``course`` — the course folder: paths, chapters, learners, state files;
+* ``release`` — the learners' notebooks (``exercises/``) from the sources, checked;
 * ``collect`` — submissions from a folder or a zip into ``submitted/``;
 * ``submissions`` — what a submitted notebook looks like next to its source;
 * ``sandbox`` — the kernel that runs learners' code, confined;

@@ -17,12 +17,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from course_lib.instructor import autograde
 from course_lib.instructor import collect as collecting
 from course_lib.instructor import report, sandbox
 from course_lib.instructor.course import Course
+from course_lib.instructor.release import release
 
 
 def _chapters(course: Course, chosen: list[str] | None) -> list[str]:
@@ -34,29 +33,8 @@ def _chapters(course: Course, chosen: list[str] | None) -> list[str]:
 
 
 def cmd_release(course: Course, args: argparse.Namespace) -> None:
-    """nbgrader generate_assignment for every chapter, then check what learners get."""
-    from course_lib.instructor.submissions import grade_ids
-    import nbformat
-
     chapters = _chapters(course, args.chapter)
-    for chapter in tqdm(chapters, desc="release", unit="chapter", file=sys.stderr):
-        autograde.register(course, chapter, release_directory=course.exercises)
-    problems = []
-    for chapter in chapters:
-        for source in course.notebooks(chapter):
-            released = course.exercises / chapter / source.name
-            if not released.is_file():
-                problems.append(f"{released} was not written")
-                continue
-            text = released.read_text(encoding="utf-8")
-            for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS"):
-                if marker in text:
-                    problems.append(f"{released} still holds '{marker}'")
-            nb = nbformat.read(released, as_version=4)
-            if [g for g, _ in grade_ids(nb)] != [g for g, _ in grade_ids(course.source(chapter, source.name))]:
-                problems.append(f"{released} lost graded cells")
-    if problems:
-        raise SystemExit("release check failed:\n  " + "\n  ".join(problems))
+    release(course, chapters)
     print(f"released {len(chapters)} chapter(s) into {course.exercises}: no solutions, no hidden tests")
 
 

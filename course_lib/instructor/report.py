@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from course_lib.instructor.autograde import GRADED, STATUS_FILE
 from course_lib.instructor.course import Course
+from course_lib.instructor.submissions import answer_ids
 
 
 def feedback(course: Course, chapters: list[str]) -> list[Path]:
@@ -44,9 +45,21 @@ def _exercise(test_id: str, answers: list[str]) -> str:
 
 
 def _answers(course: Course, chapter: str) -> list[str]:
-    return [c.metadata["nbgrader"]["grade_id"] for path in course.notebooks(chapter)
-            for c in course.source(chapter, path.name).cells
-            if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"]
+    return [answer for path in course.notebooks(chapter) for answer in answer_ids(course.source(chapter, path.name))]
+
+
+def cell_scores(course: Course, chapter: str) -> dict[str, dict[str, tuple[float, float]]]:
+    """learner -> test cell grade_id -> (score, maximum score), from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    table: dict[str, dict[str, tuple[float, float]]] = {}
+    with Gradebook(course.db_url) as gb:
+        for submission in gb.assignment_submissions(chapter):
+            cells = table.setdefault(submission.student_id, {})
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    cells[grade.name] = (float(grade.score or 0.0), float(grade.max_score))
+    return table
 
 
 def _scores(course: Course, chapter: str) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
@@ -65,12 +78,11 @@ def _scores(course: Course, chapter: str) -> tuple[dict[str, dict[str, float]], 
             for cell in notebook.grade_cells:
                 ex = _exercise(cell.name, answers)
                 maxima[ex] = maxima.get(ex, 0.0) + float(cell.max_score)
-        for submission in gb.assignment_submissions(chapter):
-            row = table.setdefault(submission.student_id, {})
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    ex = _exercise(grade.name, answers)
-                    row[ex] = row.get(ex, 0.0) + float(grade.score or 0.0)
+    for learner, cells in cell_scores(course, chapter).items():
+        row = table.setdefault(learner, {})
+        for name, (score, _) in cells.items():
+            ex = _exercise(name, answers)
+            row[ex] = row.get(ex, 0.0) + score
     return table, maxima
 
 

@@ -30,6 +30,12 @@ def grade_ids(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
     return out
 
 
+def answer_ids(nb: nbformat.NotebookNode) -> list[str]:
+    """grade_ids of the answer cells (the code cells a learner writes), in order."""
+    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"]
+
+
 def read(path: Path) -> nbformat.NotebookNode:
     """A notebook, or :class:`Unreadable` with a message a person can act on."""
     data = path.read_bytes()

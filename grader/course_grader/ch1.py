@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib import nn
+from course_lib import numpy_nn
 from course_lib.grading import assert_close, assert_equal, assert_shape, assert_unchanged, fresh_rng
 from course_grader.channel import answer, check_call, fn
 
-FORBID = ("course_lib.nn",)
+FORBID = ("course_lib.numpy_nn",)
 FIX = "course_lib.grading.fixtures."
 IDENTITY, STEP, RELU, SIGMOID, TANH = (fn(FIX + "identity"), fn(FIX + "step"), fn(FIX + "relu"),
                                        fn(FIX + "sigmoid"), fn("numpy.tanh"))
@@ -80,7 +80,7 @@ def _check_activation(name, answer_fn, reference, mistakes_of, forbid=FORBID, hi
 
 
 def relu(answer_fn) -> None:
-    _check_activation("relu", answer_fn, nn.relu, lambda z: {
+    _check_activation("relu", answer_fn, numpy_nn.relu, lambda z: {
         "the absolute value instead of cutting negatives to zero": np.abs(z),
         "keeping the negative part instead of the positive part": np.minimum(0, z),
     })
@@ -88,7 +88,7 @@ def relu(answer_fn) -> None:
 
 def sigmoid(answer_fn) -> None:
     with np.errstate(all="ignore"):
-        _check_activation("sigmoid", answer_fn, nn.sigmoid, lambda z: {
+        _check_activation("sigmoid", answer_fn, numpy_nn.sigmoid, lambda z: {
             "a sign error: 1 / (1 + e^z) instead of 1 / (1 + e^-z)": 1 / (1 + np.exp(z)),
             "tanh instead of sigmoid": np.tanh(z),
         })
@@ -96,8 +96,8 @@ def sigmoid(answer_fn) -> None:
 
 def tanh(answer_fn) -> None:
     with np.errstate(all="ignore"):
-        _check_activation("tanh", answer_fn, nn.tanh, lambda z: {
-            "sigmoid instead of tanh": nn.sigmoid(z),
+        _check_activation("tanh", answer_fn, numpy_nn.tanh, lambda z: {
+            "sigmoid instead of tanh": numpy_nn.sigmoid(z),
             "a formula that overflows for large |z|": (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z)),
         }, forbid=FORBID + ("numpy.tanh",),
             hint="For large |z|, e^z overflows to inf: find a form of tanh that stays finite.")
@@ -137,12 +137,12 @@ def _random_params(rng, sizes):
 
 def _mlp_mistakes(X, params, act):
     mistakes = {
-        "applying the activation after the last layer too": act(nn.mlp(X, params, act)),
-        "forgetting the activation between layers": nn.mlp(X, params, nn.identity),
+        "applying the activation after the last layer too": act(numpy_nn.mlp(X, params, act)),
+        "forgetting the activation between layers": numpy_nn.mlp(X, params, numpy_nn.identity),
     }
     if len(params) > 1:
-        mistakes["skipping the last layer"] = nn.mlp(X, params[:-1], act)
-        mistakes["applying only the first layer's activation"] = act(nn.mlp(X, params[:-1], act)) @ params[-1][0] + params[-1][1]
+        mistakes["skipping the last layer"] = numpy_nn.mlp(X, params[:-1], act)
+        mistakes["applying only the first layer's activation"] = act(numpy_nn.mlp(X, params[:-1], act)) @ params[-1][0] + params[-1][1]
     return mistakes
 
 
@@ -152,7 +152,7 @@ def mlp_one_layer(mlp) -> None:
     params = _random_params(rng, [3, 2])
     check_call("mlp", mlp, (X, params, RELU), X @ params[0][0] + params[0][1],
                "mlp with a single layer (no hidden layer)",
-               mistakes={"applying the activation after the last layer": nn.relu(X @ params[0][0] + params[0][1]),
+               mistakes={"applying the activation after the last layer": numpy_nn.relu(X @ params[0][0] + params[0][1]),
                          "forgetting the bias b (in mlp or in dense)": X @ params[0][0]},
                forbid=FORBID, hint="With a single layer, mlp(X, [(W, b)], activation) is X @ W + b.")
 
@@ -162,7 +162,7 @@ def mlp_deep(mlp) -> None:
     for sizes, act in (([2, 4, 1], TANH), ([3, 5, 4, 2], RELU), ([4, 3, 3, 3, 2], SIGMOID)):
         X = rng.normal(size=(int(rng.integers(1, 7)), sizes[0]))
         params = _random_params(rng, sizes)
-        check_call("mlp", mlp, (X, params, act), nn.mlp(X, params, act),
+        check_call("mlp", mlp, (X, params, act), numpy_nn.mlp(X, params, act),
                    f"mlp with layer sizes {sizes}", mistakes=_mlp_mistakes(X, params, act),
                    forbid=FORBID)
 
@@ -174,7 +174,7 @@ def count_parameters_hidden(count) -> None:
         with answer("count_parameters", forbid=FORBID):
             got = count(sizes)
         weights = sum(a * c for a, c in zip(sizes[:-1], sizes[1:]))
-        assert_close(got, nn.count_parameters(sizes), f"count_parameters({sizes})", mistakes={
+        assert_close(got, numpy_nn.count_parameters(sizes), f"count_parameters({sizes})", mistakes={
             "forgetting the biases": weights,
             "counting one bias per input instead of per neuron": weights + sum(sizes[:-1]),
             "counting the neurons instead of the parameters": sum(sizes),

@@ -33,7 +33,7 @@ MUTANTS = {
         "def sigmoid(z):\n    return np.tanh(z)\n\n"
         "def tanh(z):\n    return (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z))\n",
         # the forbidden shortcuts
-        "from course_lib.nn import relu, sigmoid\n\n"
+        "from course_lib.numpy_nn import relu, sigmoid\n\n"
         "def tanh(z):\n    return np.tanh(z)\n",
         # relu as a step function (0 or 1)
         "def relu(z):\n    return (np.asarray(z) > 0).astype(float)\n\n"
@@ -72,9 +72,9 @@ MUTANTS = {
         "        h = activation(h @ W + b)\n"
         "    return h\n",
         # the forbidden reference
-        "from course_lib import nn\n\n"
+        "from course_lib import numpy_nn\n\n"
         "def mlp(X, params, activation):\n"
-        "    return nn.mlp(X, params, activation)\n",
+        "    return numpy_nn.mlp(X, params, activation)\n",
         # the activation applied before each layer (to the input too) instead of after each hidden layer
         "def mlp(X, params, activation):\n"
         "    h = X\n"

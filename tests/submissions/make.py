@@ -12,7 +12,6 @@ that grading went on. Run again after Chapter 1's notebook changes::
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import nbformat
@@ -133,24 +132,24 @@ TAMPER = {
         "    def __ne__(self, other):\n        return False\n"
         "def count_parameters(layer_sizes):\n    return Agreeable()\n")}),
     # the course's own reference, hidden from the tripwire
-    "default_argument": ("from course_lib import nn\n", {
-        "activations": ("from course_lib import nn\n"
-                        "def relu(z, _f=nn.relu):\n    return _f(z)\n"
-                        "def sigmoid(z, _f=nn.sigmoid):\n    return _f(z)\n"
-                        "def tanh(z, _f=nn.tanh):\n    return _f(z)\n"),
-        "mlp": "def mlp(X, params, activation, _f=nn.mlp):\n    return _f(X, params, activation)\n"}),
-    "closure": ("from course_lib import nn\n", {
-        "dense": ("def _make():\n    reference = nn.dense\n"
+    "default_argument": ("from course_lib import numpy_nn\n", {
+        "activations": ("from course_lib import numpy_nn\n"
+                        "def relu(z, _f=numpy_nn.relu):\n    return _f(z)\n"
+                        "def sigmoid(z, _f=numpy_nn.sigmoid):\n    return _f(z)\n"
+                        "def tanh(z, _f=numpy_nn.tanh):\n    return _f(z)\n"),
+        "mlp": "def mlp(X, params, activation, _f=numpy_nn.mlp):\n    return _f(X, params, activation)\n"}),
+    "closure": ("from course_lib import numpy_nn\n", {
+        "dense": ("def _make():\n    reference = numpy_nn.dense\n"
                   "    def dense(X, W, b):\n        return reference(X, W, b)\n    return dense\n"
                   "dense = _make()\n"),
-        "count_parameters": ("def _make():\n    reference = nn.count_parameters\n"
+        "count_parameters": ("def _make():\n    reference = numpy_nn.count_parameters\n"
                              "    def count_parameters(sizes):\n        return reference(sizes)\n"
                              "    return count_parameters\ncount_parameters = _make()\n")}),
     "patched_forbidden": (
-        "import contextlib\nimport course_lib.grading as grading\nfrom course_lib import nn\n"
+        "import contextlib\nimport course_lib.grading as grading\nfrom course_lib import numpy_nn\n"
         "grading._forbidden = lambda name, targets: contextlib.nullcontext([])\n", {
-            "activations": "relu, sigmoid, tanh = nn.relu, nn.sigmoid, nn.tanh\n",
-            "mlp": "mlp = nn.mlp\n"}),
+            "activations": "relu, sigmoid, tanh = numpy_nn.relu, numpy_nn.sigmoid, numpy_nn.tanh\n",
+            "mlp": "mlp = numpy_nn.mlp\n"}),
     "frame_expected": ("", {"count_parameters": (
         "import sys\n"
         "def count_parameters(layer_sizes):\n"
@@ -183,12 +182,12 @@ TAMPER = {
         "        continue\n", {}),
     # the grader's own worker
     "worker_tripwire": (
-        "from course_lib import nn\n"
+        "from course_lib import numpy_nn\n"
         "try:\n"
         "    import course_lib.instructor.worker as worker\n"
         "    worker.Tripwire.__enter__ = lambda self: self\n"
         "except Exception:\n"
-        "    pass\n", {"activations": "relu, sigmoid, tanh = nn.relu, nn.sigmoid, nn.tanh\n"}),
+        "    pass\n", {"activations": "relu, sigmoid, tanh = numpy_nn.relu, numpy_nn.sigmoid, numpy_nn.tanh\n"}),
     "builtins_patched": (
         "import builtins\n"
         "builtins.isinstance = lambda *args: True\n"
@@ -200,7 +199,7 @@ def tampered() -> dict[str, nbformat.NotebookNode]:
     """The tampering notebooks: stub answers, the trick first (see TAMPER)."""
     out = {}
     for name, (trick, answers) in TAMPER.items():
-        nb = nbformat.read(pipeline.EXERCISES / "ch1" / NAME, as_version=4)
+        nb = nbformat.read(pipeline.COURSE.exercises / "ch1" / NAME, as_version=4)
         sources = {**JUNK, **answers}
         if name.startswith("exec_"):  # the stolen answers, run last, define everything
             last = nb.cells[_cell(nb, LAST)]
@@ -221,7 +220,7 @@ def _cell(nb: nbformat.NotebookNode, grade_id: str) -> int:
 
 def solved() -> nbformat.NotebookNode:
     """The solution notebook, without outputs."""
-    nb = nbformat.read(pipeline.SOLUTIONS / "ch1" / NAME, as_version=4)
+    nb = nbformat.read(pipeline.COURSE.solutions / "ch1" / NAME, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
@@ -239,7 +238,7 @@ def broken() -> dict[str, nbformat.NotebookNode]:
     out["moved_cell"] = nb
     nb = solved()
     cell = nb.cells[_cell(nb, "test_dense_values")]
-    nb.cells[_cell(nb, "test_dense_values")] = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata)
+    nb.cells[_cell(nb, "test_dense_values")] = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata, id=cell.id)
     out["retyped_cell"] = nb
     nb = solved()
     nb.cells[_cell(nb, "test_mlp_deep")].source = "print('mlp: all right, trust me.')\n"
@@ -251,18 +250,21 @@ def broken() -> dict[str, nbformat.NotebookNode]:
     return out
 
 
+def samples() -> dict[Path, str]:
+    """Every sample file and its text, as :func:`main` writes it."""
+    other = next(p for p in sorted(pipeline.COURSE.exercises.glob("*/*.ipynb")) if p.parent.name != "ch1")
+    out = {HERE / "invalid_json.ipynb": '{"cells": [ {"cell_type": "code", "source": "print(1)"\n',
+           HERE / "empty.ipynb": "",
+           HERE / "other_assignment.ipynb": other.read_text(encoding="utf-8")}
+    out.update({HERE / f"{name}.ipynb": nbformat.writes(nb) + "\n" for name, nb in broken().items()})
+    out.update({TAMPER_DIR / f"{name}.ipynb": nbformat.writes(nb) + "\n" for name, nb in tampered().items()})
+    return out
+
+
 def main() -> None:
-    HERE.mkdir(parents=True, exist_ok=True)
-    (HERE / "invalid_json.ipynb").write_text('{"cells": [ {"cell_type": "code", "source": "print(1)"\n')
-    (HERE / "empty.ipynb").write_text("")
-    other = next(p for p in sorted(pipeline.EXERCISES.glob("*/*.ipynb")) if p.parent.name != "ch1")
-    nb = nbformat.read(other, as_version=4)
-    nbformat.write(nb, HERE / "other_assignment.ipynb")
-    for name, nb in broken().items():
-        nbformat.write(copy.deepcopy(nb), HERE / f"{name}.ipynb")
-    TAMPER_DIR.mkdir(exist_ok=True)
-    for name, nb in tampered().items():
-        nbformat.write(nb, TAMPER_DIR / f"{name}.ipynb")
+    for path, text in samples().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
