@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Iterable, Union
+from typing import Union
 
 Number = Union[int, float]
 

@@ -167,7 +167,7 @@ def copy_fields(source: object, target: object, names: tuple[str, ...]) -> None:
         setattr(target, name, getattr(source, name))
 
 
-# --- in the parent# --- in the parent process --------------------------------------------------------------
+# --- in the parent process --------------------------------------------------------------
 
 def register(course: Course, chapter: str, release_directory: Path | None = None) -> None:
     """Make sure the gradebook knows the chapter's current source (cells, points, tests).

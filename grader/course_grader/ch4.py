@@ -341,11 +341,11 @@ def next_token_loss(fn: Callable) -> None:
     for B, T, V in ((1, 6, 5), (3, 9, 13)):
         logits = _normal(g, B, T, V, std=2.0)
         targets = torch.randint(0, V, (B, T), generator=g)
-        targets[0, :2] = -100                       # positions that do not count
-        expected = F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1), ignore_index=-100)
+        targets[0, :2] = gpt.IGNORE_INDEX           # positions that do not count
+        expected = F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1), ignore_index=gpt.IGNORE_INDEX)
         with answer("next_token_loss", forbid=LOSS_FORBID):
             got = fn(logits.clone(), targets.clone())
-        keep = targets != -100
+        keep = targets != gpt.IGNORE_INDEX
         logp = torch.log_softmax(logits, -1)
         picked = logp.gather(-1, targets.clamp(min=0)[..., None])[..., 0]
         compare(got, expected, f"next_token_loss on logits of shape {(B, T, V)}", atol=1e-5, mistakes={
@@ -504,7 +504,8 @@ def test_gpt_logits(answers) -> str:
 def test_gpt_loss(answers) -> str:
     import math
     logits = torch.zeros(2, 4, 11)
-    targets = torch.tensor([[1, 2, 3, -100], [4, -100, -100, -100]])
+    skip = gpt.IGNORE_INDEX
+    targets = torch.tensor([[1, 2, 3, skip], [4, skip, skip, skip]])
     with answer("next_token_loss", forbid=LOSS_FORBID):
         loss = answers.next_token_loss(logits, targets)
     assert_close(loss, math.log(11), "next_token_loss with equal logits",
