@@ -85,13 +85,12 @@ def autograde_s_per_notebook() -> float:
     """nbgrader autograde of every chapter's solutions, as one learner, per notebook."""
     with tempfile.TemporaryDirectory() as tmp:
         total, count = 0.0, 0
-        for chapter in pipeline.chapters():
-            (Path(tmp) / chapter).mkdir()
-            course = pipeline.make_course(Path(tmp) / chapter, chapter)
-            sources = {p.name: nbformat.read(p, as_version=4) for p in pipeline.notebooks(chapter)}
+        for chapter in pipeline.COURSE.chapters():
+            course = pipeline.released_course(Path(tmp) / chapter, chapter)
+            sources = {p.name: nbformat.read(p, as_version=4) for p in course.notebooks(chapter)}
             pipeline.submit(course, "learner", chapter, sources)
             start = time.perf_counter()
-            pipeline.nbgrader(course, "autograde", chapter)
+            course.nbgrader("autograde", chapter)
             total += time.perf_counter() - start
             count += len(sources)
         return total / count
@@ -102,7 +101,7 @@ def main() -> None:
     for page in sorted((ROOT / "book" / "chapters").glob("*.md")):
         report(f"chapter_exec_s_{page.stem}", chapter_exec_s(page))
     report("autograde_s_per_notebook", autograde_s_per_notebook())
-    cells = [t for ch in pipeline.chapters() for p in pipeline.notebooks(ch) for t in test_cell_times(p)]
+    cells = [t for ch in pipeline.COURSE.chapters() for p in pipeline.COURSE.notebooks(ch) for t in test_cell_times(p)]
     report("test_cell_max_s", max(cells))
     for module_path in sorted(Path(__file__).parent.glob("*.py")):
         if module_path.stem == "bench" or module_path.stem.startswith("_"):

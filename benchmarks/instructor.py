@@ -37,6 +37,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # so that `tests.pipeline` can be imported
 
+from course_lib.instructor.course import Course  # noqa: E402
 from tests import pipeline  # noqa: E402
 
 COURSE = str(Path(sys.executable).parent / "course")
@@ -44,8 +45,8 @@ COURSE = str(Path(sys.executable).parent / "course")
 
 def _learner_notebooks(chapter: str, count: int) -> list[dict[str, nbformat.NotebookNode]]:
     """``count`` learners' notebooks of a chapter: cycling through perfect, blank, mutants, alternatives."""
-    sources = {p.name: nbformat.read(p, as_version=4) for p in pipeline.notebooks(chapter)}
-    blank = {name: nbformat.read(pipeline.EXERCISES / chapter / name, as_version=4) for name in sources}
+    sources = {p.name: nbformat.read(p, as_version=4) for p in pipeline.COURSE.notebooks(chapter)}
+    blank = {name: nbformat.read(pipeline.COURSE.exercises / chapter / name, as_version=4) for name in sources}
     try:
         mutants, alternatives = pipeline.variants(chapter)
     except ModuleNotFoundError:
@@ -58,14 +59,13 @@ def _learner_notebooks(chapter: str, count: int) -> list[dict[str, nbformat.Note
     return [kinds[i % len(kinds)] for i in range(count)]
 
 
-def make_course(folder: Path, chapters: list[str], learners: int) -> Path:
-    """A course folder with the chapters' sources, released, and every learner's submissions."""
-    shutil.copy(ROOT / "nbgrader_config.py", folder)
+def make_course(folder: Path, chapters: list[str], learners: int) -> Course:
+    """A course folder with the chapters' sources and every learner's submissions (not released yet)."""
+    course = pipeline.course_folder(folder, *chapters)
     for chapter in chapters:
-        shutil.copytree(pipeline.SOLUTIONS / chapter, folder / "solutions" / chapter)
         for i, nbs in enumerate(_learner_notebooks(chapter, learners)):
-            pipeline.submit(folder, f"learner{i:02d}", chapter, nbs)
-    return folder
+            pipeline.submit(course, f"learner{i:02d}", chapter, nbs)
+    return course
 
 
 def plain_nbgrader_config(folder: Path) -> None:
@@ -88,26 +88,25 @@ def _timed(command: list[str], cwd: Path, cpu: list[float] | None = None) -> flo
 
 
 def measure(chapters: list[str] | None = None, learners: int = 30) -> dict[str, float]:
-    chapters = chapters or pipeline.chapters()
+    chapters = chapters or pipeline.COURSE.chapters()
     with tempfile.TemporaryDirectory() as tmp:
         serial_course = Path(tmp) / "serial"
-        serial_course.mkdir()
-        make_course(serial_course, chapters, learners)
+        serial = make_course(serial_course, chapters, learners)
         parallel_course = Path(tmp) / "parallel"
         shutil.copytree(serial_course, parallel_course)
         plain_nbgrader_config(serial_course)
         for chapter in chapters:
-            pipeline.nbgrader(serial_course, "generate_assignment", chapter, "--force")
+            serial.nbgrader("generate_assignment", chapter, "--force")
         subprocess.run([COURSE, "release"], cwd=parallel_course, env=pipeline.ENV, check=True, capture_output=True)
         plain_cpu: list[float] = []
         trusted_cpu: list[float] = []
-        serial = sum(_timed(pipeline.NBGRADER + ["autograde", chapter], serial_course, plain_cpu)
-                     for chapter in chapters)
-        parallel = _timed([COURSE, "autograde", "--jobs", "2"], parallel_course, trusted_cpu)
+        serial_s = sum(_timed([str(pipeline.BIN / "nbgrader"), "autograde", chapter], serial_course, plain_cpu)
+                       for chapter in chapters)
+        parallel_s = _timed([COURSE, "autograde", "--jobs", "2"], parallel_course, trusted_cpu)
     notebooks = learners * len(chapters)
-    return {"autograde_learners_per_min_serial": learners / (serial / 60),
-            "autograde_trusted_learners_per_min_jobs2": learners / (parallel / 60),
-            "autograde_trusted_speedup": serial / parallel,
+    return {"autograde_learners_per_min_serial": learners / (serial_s / 60),
+            "autograde_trusted_learners_per_min_jobs2": learners / (parallel_s / 60),
+            "autograde_trusted_speedup": serial_s / parallel_s,
             "autograde_cpu_s_per_notebook_plain": sum(plain_cpu) / notebooks,
             "autograde_cpu_s_per_notebook_trusted": sum(trusted_cpu) / notebooks,
             "autograde_trusted_speedup_cpu_estimate": 2 * sum(plain_cpu) / sum(trusted_cpu)}
